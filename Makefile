@@ -1,0 +1,51 @@
+# The README's commands. Each one does all its own set-up on a fresh machine:
+#   make book   -> builds the Jupyter Book (HTML in _build/html), executing every chapter on CPU
+#   make test   -> runs every test: the package, the data scripts, the chapters (nbval) and the
+#                  rendered book in headless Chromium
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup sysdeps test test-fast book notebooks experiments benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first: the registry's CUDA build runs on CPU too (there is no CPU build of torchvision)
+	$(BIN)/pip install -q torch torchvision
+	$(BIN)/pip install -q -e ".[dev,book]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+setup: $(STAMP) sysdeps
+
+# Debian packages: ffmpeg (data_scripts re-encoding) and chromium (the browser test of the book).
+sysdeps:
+	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; \
+	else echo "Please install chromium and ffmpeg (sudo apt-get install chromium ffmpeg); the tests that need them will skip."; fi
+
+notebooks: $(STAMP)
+	$(BIN)/jupytext --to ipynb --quiet notebooks/*.md
+
+book: setup
+	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html || $(BIN)/jupyter-book build . -W -n --builder html
+
+test: setup notebooks
+	$(MAKE) book
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q tests
+	$(BIN)/python -m pytest -q --nbval-lax notebooks/*.ipynb
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q tests -m "not book"
+
+experiments: $(STAMP)
+	$(BIN)/python -m tcclip experiments
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_model.py
+
+clean:
+	rm -rf _build .cache notebooks/*.ipynb

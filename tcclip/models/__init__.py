@@ -1,0 +1,9 @@
+"""TC-CLIP's parts, one module each, in the order of the paper."""
+from .attention import Attention, BiasAugmentedAttention
+from .factory import MODEL_NAMES, PRESETS, build_model
+from .merging import MergeState, kmeans_context, merge_bipartite, merge_schedule, merge_to_context, tube_context
+from .prompting import PromptLearner, VideoConditionalPrompting, clean_classname
+from .seed_selection import gather_seed_tokens, select_seed_tokens
+from .text import TextEncoder
+from .video_clip import ModelOutput, VideoCLIP
+from .vision import TCConfig, TCVisionEncoder, source_patch_map

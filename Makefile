@@ -21,17 +21,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) sysdeps
 
-# Debian packages: ffmpeg (data_scripts re-encoding) and chromium (the browser test of the book).
+# Debian packages: ffmpeg (data_scripts re-encoding), libarchive-tools (bsdtar extracts HMDB-51's
+# .rar archives) and chromium (the browser test of the book).
+SYSPKGS := chromium ffmpeg libarchive-tools
 sysdeps:
-	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; \
-	else echo "Please install chromium and ffmpeg (sudo apt-get install chromium ffmpeg); the tests that need them will skip."; fi
+	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null && command -v bsdtar >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSPKGS) >/dev/null; \
+	else echo "Please install $(SYSPKGS) (sudo apt-get install $(SYSPKGS)); the tests that need them will skip."; fi
 
 notebooks: $(STAMP)
 	$(BIN)/jupytext --to ipynb --quiet notebooks/*.md
 
 book: setup
-	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html || $(BIN)/jupyter-book build . -W -n --builder html
+	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html
 
 test: setup notebooks
 	$(MAKE) book

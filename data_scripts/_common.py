@@ -1,0 +1,520 @@
+"""Shared plumbing of the dataset preparation scripts.
+
+Why one module: every script has to download big files over flaky links, extract archives,
+and write list files that the training code trusts. Doing those once, carefully, means:
+
+* downloads resume (HTTP ``Range``) from a ``.part`` file and only become the final file
+  after the size and checksum check, through an atomic rename, so a half-file never looks
+  finished;
+* every downloaded file's sha256 goes into ``download_manifest.json`` (reproducibility,
+  and a rerun trusts a file only if it still matches);
+* extraction goes to a temporary folder that is renamed into place, with a marker file, so
+  a rerun skips finished work and redoes interrupted work;
+* lists and label files are written atomically in the format ``tcclip.data.registry``
+  describes, and the protocol views (few-shot, base-to-novel) are drawn the same way for
+  every dataset with fixed seeds.
+
+The scripts import this file as ``_common`` (they put their own folder on ``sys.path``), so
+they run as ``python data_scripts/prepare_x.py`` from the repository root, with no install
+step and without importing torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import types
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_registry() -> types.ModuleType:
+    """``tcclip.data.registry`` without importing the ``tcclip`` package.
+
+    The registry is plain Python (file names only); loading it from its file keeps the
+    scripts free of torch, so they also run on a download machine with only the standard
+    library and tqdm. Falls back to the installed package.
+    """
+    import importlib.util
+
+    path = REPO_ROOT / "tcclip" / "data" / "registry.py"
+    if "tcclip.data.registry" in sys.modules or not path.exists():
+        import importlib
+
+        return importlib.import_module("tcclip.data.registry")
+    spec = importlib.util.spec_from_file_location("_tcclip_registry", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+registry = _load_registry()
+
+MANIFEST_NAME = "download_manifest.json"
+EXTRACTED_MARKER = ".extracted"
+DEFAULT_SEED = 0
+CHUNK = 1 << 20
+
+ListItem = tuple[str, int]  # (path relative to the video root, label id)
+
+
+class PrepareError(RuntimeError):
+    """A preparation step cannot go on; the message says what to do."""
+
+
+# ------------------------------------------------------------------------------- progress
+
+
+def progress(iterable: Iterable, total: int | None = None, desc: str = "", unit: str = "it",
+             enabled: bool = True, unit_scale: bool = False) -> Iterable:
+    """tqdm when available and wanted; the plain iterable otherwise (tests, pipes)."""
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale,
+                leave=False)
+
+
+# ------------------------------------------------------------------------------- files
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: readers see the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_list(path: Path, items: Sequence[ListItem]) -> None:
+    """An annotation list: one ``relative/path label_id`` per line."""
+    atomic_write_text(path, "".join(f"{p} {label}\n" for p, label in items))
+
+
+def read_list(path: Path) -> list[ListItem]:
+    """Inverse of ``write_list`` (paths may contain spaces; the label is the last field)."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            rel, label = line.rsplit(" ", 1)
+            out.append((rel, int(label)))
+    return out
+
+
+def write_labels(path: Path, names: Sequence[str]) -> None:
+    """``id,name`` csv with a header, ids 0..C-1 in the given order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "name"])
+        writer.writerows([i, n] for i, n in enumerate(names))
+    os.replace(tmp, path)
+
+
+def read_labels(path: Path) -> list[str]:
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    return [r[1] for r in rows[1:]]
+
+
+def file_hash(path: Path, algo: str = "sha256") -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def layout_path(dataset: str, key: str, dataset_dir: Path, **fmt: object) -> Path:
+    """A file of ``dataset`` from the registry's template ``key`` (one source of names)."""
+    return dataset_dir / registry.DATASET_LAYOUT[dataset][key].format(**fmt)
+
+
+def dataset_dir(dataset: str, root: Path) -> Path:
+    """``<root>/<dataset dirname>``, the folder the registry looks in under ``root``."""
+    return Path(root) / registry.DATASET_SPECS[dataset].dirname
+
+
+# ------------------------------------------------------------------------------- manifest
+
+
+class Manifest:
+    """``download_manifest.json``: url, size and sha256 of each file a script downloaded.
+
+    Checked on rerun, so a file that was replaced or corrupted is downloaded again. Written
+    atomically after each file, so an interrupted run keeps what was finished.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.entries: dict[str, dict] = {}
+        if self.path.exists():
+            self.entries = json.loads(self.path.read_text()).get("files", {})
+
+    def record(self, name: str, url: str, path: Path, sha256: str) -> None:
+        self.entries[name] = {"url": url, "size": path.stat().st_size, "sha256": sha256,
+                              "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        atomic_write_text(self.path, json.dumps({"files": self.entries}, indent=1,
+                                                sort_keys=True))
+
+    def matches(self, name: str, path: Path) -> bool:
+        """True if ``path`` is the recorded file (size first: hashing 2 GB costs time)."""
+        entry = self.entries.get(name)
+        if entry is None or not path.exists() or path.stat().st_size != entry["size"]:
+            return False
+        return file_hash(path) == entry["sha256"]
+
+
+# ------------------------------------------------------------------------------- download
+
+
+def _open(url: str, start: int, timeout: float) -> tuple[object, int | None, bool]:
+    """Open ``url`` from byte ``start``: (stream, total size or None, resumed?)."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":  # local mirror or tests: seek instead of Range
+        src = Path(urllib.request.url2pathname(parsed.path))
+        if not src.exists():
+            raise PrepareError(f"{src} does not exist (from {url})")
+        fh = open(src, "rb")
+        fh.seek(start)
+        return fh, src.stat().st_size, start > 0
+    req = urllib.request.Request(url, headers={"User-Agent": "tcclip-data-scripts/1"})
+    if start:
+        req.add_header("Range", f"bytes={start}-")
+    resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http(s) only)
+    status = getattr(resp, "status", 200)
+    length = resp.headers.get("Content-Length")
+    if status == 206:
+        crange = resp.headers.get("Content-Range", "")
+        total = int(crange.rsplit("/", 1)[1]) if "/" in crange and not crange.endswith("*") \
+            else (start + int(length) if length else None)
+        return resp, total, True
+    return resp, int(length) if length else None, False
+
+
+def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = None,
+             manifest: Manifest | None = None, show: bool = True, timeout: float = 60.0,
+             retries: int = 3) -> Path:
+    """Download ``url`` to ``dest`` with resume; return ``dest``.
+
+    Skips the work when ``dest`` exists and matches the given checksum or the manifest's
+    record. Otherwise continues ``dest.part`` with a Range request (starting over if the
+    server ignores it), checks size and checksums, then renames. Network errors are retried
+    from where the ``.part`` file stopped.
+    """
+    dest = Path(dest)
+    name = dest.name
+    if dest.exists():
+        if sha256 and file_hash(dest) == sha256 or md5 and file_hash(dest, "md5") == md5:
+            return dest
+        if not (sha256 or md5) and (manifest is None or manifest.matches(name, dest)):
+            return dest
+        dest.unlink()  # stale or corrupt: fetch again
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    last_error: Exception | None = None
+    for attempt in range(retries):
+        start = part.stat().st_size if part.exists() else 0
+        try:
+            if _fetch(url, part, start, show, timeout):
+                break
+        except urllib.error.HTTPError as err:
+            if err.code == 416 and start:  # asked past the end: .part holds it all
+                break
+            last_error = err
+        except (urllib.error.URLError, OSError, TimeoutError) as err:
+            last_error = err
+        time.sleep(min(2 ** attempt, 10) if attempt + 1 < retries else 0)
+    else:
+        raise PrepareError(f"downloading {url} failed after {retries} tries ({last_error}); "
+                           f"rerun the script to resume from {part}")
+    digest = file_hash(part)
+    if sha256 and digest != sha256:
+        part.unlink()
+        raise PrepareError(f"{url}: sha256 {digest} != expected {sha256}; the partial file "
+                           f"was removed, rerun to download again")
+    if md5 and file_hash(part, "md5") != md5:
+        part.unlink()
+        raise PrepareError(f"{url}: md5 mismatch; the partial file was removed, rerun")
+    os.replace(part, dest)
+    if manifest is not None:
+        manifest.record(name, url, dest, digest)
+    return dest
+
+
+def _fetch(url: str, part: Path, start: int, show: bool, timeout: float) -> bool:
+    """Append the rest of ``url`` to ``part``; True when the file is complete."""
+    stream, total, resumed = _open(url, start, timeout)
+    if not resumed:
+        start = 0
+    with stream, open(part, "ab" if resumed else "wb") as out:  # type: ignore[attr-defined]
+        bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=start, unit="B", unit_scale=True,
+                       desc=part.name[:-5], leave=False)
+        try:
+            while True:
+                block = stream.read(CHUNK)  # type: ignore[attr-defined]
+                if not block:
+                    break
+                out.write(block)
+                if bar is not None:
+                    bar.update(len(block))
+        finally:
+            if bar is not None:
+                bar.close()
+    size = part.stat().st_size
+    if total is not None and size != total:
+        if size > total:
+            part.unlink()
+        raise OSError(f"incomplete download of {url}: {size} of {total} bytes")
+    return True
+
+
+# ------------------------------------------------------------------------------- archives
+
+
+def _rar_command(archive: Path, dest: Path) -> list[str]:
+    """A command line that extracts a .rar, from whichever tool is installed."""
+    if shutil.which("unrar"):
+        return ["unrar", "x", "-o+", "-idq", str(archive), str(dest) + os.sep]
+    if shutil.which("unar"):
+        return ["unar", "-q", "-f", "-D", "-o", str(dest), str(archive)]
+    if shutil.which("7z"):
+        return ["7z", "x", "-y", f"-o{dest}", str(archive)]
+    if shutil.which("bsdtar"):
+        return ["bsdtar", "-xf", str(archive), "-C", str(dest)]
+    raise PrepareError(
+        f"cannot extract {archive}: no RAR tool found. Install one with "
+        f"'sudo apt-get install unar' (or unrar / 7zip / libarchive-tools), or extract it "
+        f"yourself into {dest} and create the empty file {dest / EXTRACTED_MARKER}; "
+        f"then rerun the script")
+
+
+def extract(archive: Path, dest: Path, show: bool = True) -> Path:
+    """Extract ``archive`` (.tar*, .tgz, .zip, .rar) into ``dest``; skip if done before.
+
+    Extraction goes to a sibling temporary folder renamed to ``dest`` at the end, and a
+    marker file records completion, so an interrupted extraction is redone from scratch.
+    """
+    dest = Path(dest)
+    if (dest / EXTRACTED_MARKER).exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        name = archive.name.lower()
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                members = zf.infolist()
+                for m in progress(members, len(members), f"unzip {archive.name}", "file", show):
+                    _check_member(m.filename, tmp)
+                    zf.extract(m, tmp)
+        elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+            with tarfile.open(archive) as tf:
+                for m in progress(tf, None, f"untar {archive.name}", "file", show):
+                    _check_member(m.name, tmp)
+                    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: no links out
+                        tf.extract(m, tmp, filter="data")
+                    else:  # pragma: no cover
+                        tf.extract(m, tmp)
+        elif name.endswith(".rar"):
+            cmd = _rar_command(archive, tmp)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                raise PrepareError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
+        else:
+            raise PrepareError(f"unknown archive type: {archive}")
+        (tmp / EXTRACTED_MARKER).touch()
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _check_member(name: str, dest: Path) -> None:
+    """Refuse archive members that would land outside ``dest`` (path traversal)."""
+    target = (dest / name).resolve()
+    if not str(target).startswith(str(dest.resolve())):
+        raise PrepareError(f"archive member {name!r} escapes the extraction folder")
+
+
+def move_tree(src: Path, dst: Path) -> None:
+    """Move every file under ``src`` to the same place under ``dst`` (same filesystem)."""
+    for path in sorted(p for p in Path(src).rglob("*") if p.is_file()):
+        if path.name == EXTRACTED_MARKER:
+            continue
+        target = dst / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+
+
+# ------------------------------------------------------------------------------- protocol views
+
+
+def few_shot(items: Sequence[ListItem], k: int, seed: int,
+             num_classes: int | None = None) -> list[ListItem]:
+    """K items per class, drawn without replacement with ``seed``; list order kept.
+
+    A class with fewer than K videos keeps all of them (and the count is reported by
+    ``check_counts``), as published few-shot lists do for the rare short classes.
+    """
+    import random
+
+    rng = random.Random(f"few-shot:{seed}:{k}")
+    by_class: dict[int, list[int]] = {}
+    for i, (_, label) in enumerate(items):
+        by_class.setdefault(label, []).append(i)
+    keep: list[int] = []
+    for label in sorted(by_class):
+        idx = by_class[label]
+        keep += idx if len(idx) <= k else rng.sample(idx, k)
+    if num_classes is not None and len(by_class) != num_classes:
+        missing = sorted(set(range(num_classes)) - set(by_class))
+        raise PrepareError(f"few-shot source list lacks classes {missing[:10]}")
+    return [items[i] for i in sorted(keep)]
+
+
+def base_novel_classes(num_classes: int) -> tuple[list[int], list[int]]:
+    """Base = the first half of the label ids, novel = the rest (ViFi-CLIP's convention)."""
+    half = num_classes // 2
+    return list(range(half)), list(range(half, num_classes))
+
+
+def remap(items: Sequence[ListItem], keep: Sequence[int]) -> list[ListItem]:
+    """Items of classes ``keep``, labels renumbered to positions in ``keep``."""
+    pos = {c: i for i, c in enumerate(keep)}
+    return [(p, pos[label]) for p, label in items if label in pos]
+
+
+def write_few_shot(dataset: str, ddir: Path, train_by_split: dict[int, Sequence[ListItem]],
+                   num_classes: int, seed: int = DEFAULT_SEED,
+                   shots: Sequence[int] = registry.FEW_SHOT_SHOTS) -> list[Path]:
+    """Few-shot lists for each K and each split id, drawn from that split's training list.
+
+    HMDB-51 / UCF-101: split s draws from the official training list of split s (the paper
+    uses split 1). Datasets with one training list pass it for every split id; the split
+    id then only changes the draw.
+    """
+    out = []
+    for s, train in train_by_split.items():
+        for k in shots:
+            path = layout_path(dataset, "few_shot/train", ddir, shots=k, split=s)
+            write_list(path, few_shot(train, k, seed * 1000 + s, num_classes))
+            out.append(path)
+    return out
+
+
+def write_base2novel(dataset: str, ddir: Path, names: Sequence[str],
+                     train: Sequence[ListItem], evaluation: Sequence[ListItem],
+                     seed: int = DEFAULT_SEED, shots: int = 16) -> list[Path]:
+    """Base-to-novel: 3 training splits of ``shots`` per base class + base / novel eval lists."""
+    base, novel = base_novel_classes(len(names))
+    write_labels(layout_path(dataset, "labels/base2novel/base", ddir), [names[i] for i in base])
+    write_labels(layout_path(dataset, "labels/base2novel/novel", ddir),
+                 [names[i] for i in novel])
+    out = []
+    base_train = remap(train, base)
+    for s in registry.SPLIT_IDS:
+        path = layout_path(dataset, "base2novel/train/base", ddir, split=s)
+        write_list(path, few_shot(base_train, shots, seed * 1000 + 100 + s, len(base)))
+        out.append(path)
+    for side, keep in (("base", base), ("novel", novel)):
+        path = layout_path(dataset, f"base2novel/test/{side}", ddir)
+        write_list(path, remap(evaluation, keep))
+        out.append(path)
+    return out
+
+
+# ------------------------------------------------------------------------------- CLI helpers
+
+
+@dataclass
+class Summary:
+    """What a preparation run did; printed at the end and returned to callers (tests)."""
+
+    dataset: str
+    dataset_dir: Path
+    classes: int = 0
+    lists: dict[str, int] | None = None
+    downloaded: int = 0
+    skipped_downloads: int = 0
+    missing_videos: int = 0
+    notes: list[str] | None = None
+
+    def report(self) -> str:
+        lines = [f"{self.dataset}: {self.classes} classes in {self.dataset_dir}"]
+        for name, n in sorted((self.lists or {}).items()):
+            lines.append(f"  {name}: {n} videos")
+        if self.missing_videos:
+            lines.append(f"  {self.missing_videos} listed videos are missing on disk "
+                         f"(left out of the lists)")
+        lines += [f"  note: {n}" for n in self.notes or []]
+        return "\n".join(lines)
+
+
+def fetch_all(files: Sequence[tuple[str, str, str | None]], folder: Path, manifest: Manifest,
+              show: bool) -> tuple[list[Path], int, int]:
+    """Download (url, file name, md5-or-None) entries; returns paths, #new, #skipped."""
+    paths, new, skipped = [], 0, 0
+    for url, name, md5 in progress(files, len(files), "downloads", "file",
+                                   show and len(files) > 1):
+        dest = folder / name
+        was = dest.exists() and (manifest.matches(name, dest) or
+                                 (md5 is not None and file_hash(dest, "md5") == md5))
+        paths.append(download(url, dest, md5=md5, manifest=manifest, show=show))
+        if was:
+            skipped += 1
+        else:
+            new += 1
+        if name not in manifest.entries:  # e.g. a file put there by hand: record it too
+            manifest.record(name, url, dest, file_hash(dest))
+    return paths, new, skipped
+
+
+def add_common_args(parser: object) -> None:
+    """--root, --seed, --no-progress, --skip-download: the same in every script."""
+    parser.add_argument("--root", required=True, type=Path,  # type: ignore[attr-defined]
+                        help="data root; the dataset goes into <root>/<dataset>/ "
+                             "(point $TCCLIP_DATA_ROOT at it afterwards)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,  # type: ignore[attr-defined]
+                        help="seed of the few-shot / base-to-novel draws (default 0)")
+    parser.add_argument("--no-progress", action="store_true",  # type: ignore[attr-defined]
+                        help="no progress bars")
+
+
+def run_main(fn: Callable[..., Summary], args: dict) -> int:
+    """Run a prepare function, turning PrepareError into a one-line message + exit 2."""
+    try:
+        summary = fn(**args)
+    except PrepareError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary.report())
+    return 0

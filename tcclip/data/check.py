@@ -1,0 +1,231 @@
+"""Dataset health check: does every listed video exist and decode, and do the labels fit?
+
+Why: real video collections always contain a few broken downloads, and the training loader
+skips them silently (up to a limit). Running this once after preparing a dataset says which
+files are broken before a long run finds out, and records frame counts and resolutions.
+
+Usage (the CLI calls ``main``)::
+
+    python -m tcclip check LIST VIDEO_ROOT LABEL_FILE [--workers 4] [--out report]
+    python -m tcclip check --dataset hmdb51 --protocol standard --split 1 --subset test
+
+It writes ``<out>.json`` (machine-readable) and ``<out>.txt`` (readable summary) and exits
+with status 0 when everything is usable, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .datasets import load_classnames, parse_annotation_list
+from .decoding import Backend, VideoDecodeError, read_video_frames
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"})
+
+
+def _probe(path: Path, backend: Backend) -> dict[str, object]:
+    """Decodes the first, middle and last frame; returns what was learnt or the error."""
+    length: list[int] = []
+
+    def first_middle_last(num_frames: int) -> list[int]:
+        length.append(num_frames)
+        return sorted({0, num_frames // 2, num_frames - 1})
+
+    try:
+        frames = read_video_frames(path, first_middle_last, backend=backend)
+    except VideoDecodeError as error:
+        status = "missing" if not path.exists() else ("empty" if path.is_file() and path.stat().st_size == 0
+                                                      else "corrupt")
+        return {"status": status, "error": error.reason}
+    except Exception as error:  # a check must report, not crash, whatever the decoder throws
+        return {"status": "corrupt", "error": f"{type(error).__name__}: {error}"}
+    return {"status": "ok", "frames": length[0], "height": int(frames.shape[-2]), "width": int(frames.shape[-1])}
+
+
+def _summary(values: list[int]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values),
+            "mean": round(statistics.fmean(values), 2)}
+
+
+def _unlisted_files(video_root: Path, listed: set[str]) -> int:
+    """Video files under the root that no list line names (a hint of a wrong list or root)."""
+    count = 0
+    for folder, _dirs, files in os.walk(video_root):
+        for name in files:
+            if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                relative = os.path.relpath(os.path.join(folder, name), video_root)
+                count += relative not in listed
+    return count
+
+
+def check_dataset(
+    list_file: str | os.PathLike[str],
+    video_root: str | os.PathLike[str],
+    label_file: str | os.PathLike[str],
+    num_workers: int = 2,
+    backend: Backend = "auto",
+    num_frames: int = 16,
+    report_path: str | os.PathLike[str] | None = None,
+    scan_unlisted: bool = True,
+) -> dict[str, object]:
+    """Checks a list against its video folder and label file -> report dict.
+
+    The report has ``ok`` (True when the list parses, the labels fit and every video decodes),
+    the problems by kind (``list_errors``, ``label_errors``, ``missing``, ``empty``,
+    ``corrupt``), frame-count and resolution statistics, videos shorter than ``num_frames``,
+    per-class counts, duplicates and the number of unlisted video files. With ``report_path``
+    it also writes ``<report_path>.json`` and ``<report_path>.txt``.
+    """
+    list_file, video_root, label_file = Path(list_file), Path(video_root), Path(label_file)
+    report: dict[str, object] = {
+        "list_file": str(list_file), "video_root": str(video_root), "label_file": str(label_file),
+        "list_errors": [], "label_errors": [], "missing": [], "empty": [], "corrupt": [],
+    }
+    classnames: list[str] = []
+    try:
+        classnames = load_classnames(label_file)
+    except (ValueError, FileNotFoundError) as error:
+        report["label_errors"].append(str(error))  # type: ignore[union-attr]
+    try:
+        records = parse_annotation_list(list_file)
+    except (ValueError, FileNotFoundError) as error:
+        report["list_errors"].append(str(error))  # type: ignore[union-attr]
+        records = []
+    if not video_root.is_dir():
+        report["list_errors"].append(f"video root {video_root} is not a directory")  # type: ignore[union-attr]
+    report["num_entries"] = len(records)
+    report["num_classes"] = len(classnames)
+    if classnames:
+        for record in records:
+            if record.label >= len(classnames):
+                report["label_errors"].append(  # type: ignore[union-attr]
+                    f"{list_file}:{record.line_number}: label {record.label} >= {len(classnames)} classes")
+
+    paths = [video_root / record.path for record in records]
+    with ThreadPoolExecutor(max_workers=max(1, num_workers)) as pool:
+        probes = list(pool.map(lambda p: _probe(p, backend), paths))
+    frame_counts, heights, widths, short = [], [], [], []
+    for record, path, probe in zip(records, paths, probes, strict=True):
+        if probe["status"] == "ok":
+            frame_counts.append(int(probe["frames"]))  # type: ignore[arg-type]
+            heights.append(int(probe["height"]))  # type: ignore[arg-type]
+            widths.append(int(probe["width"]))  # type: ignore[arg-type]
+            if int(probe["frames"]) < num_frames:  # type: ignore[arg-type]
+                short.append(record.path)
+        else:
+            report[str(probe["status"])].append(  # type: ignore[union-attr]
+                {"path": str(path), "line": record.line_number, "error": probe["error"]})
+    counts = Counter(record.label for record in records)
+    report["decodable"] = len(frame_counts)
+    report["frame_counts"] = _summary(frame_counts)
+    report["heights"] = _summary(heights)
+    report["widths"] = _summary(widths)
+    report["shorter_than_num_frames"] = {"num_frames": num_frames, "count": len(short), "examples": short[:20]}
+    report["per_class_counts"] = {str(label): counts[label] for label in sorted(counts)}
+    report["classes_without_videos"] = [name for i, name in enumerate(classnames) if counts.get(i, 0) == 0]
+    duplicates = [path for path, n in Counter(record.path for record in records).items() if n > 1]
+    report["duplicates"] = duplicates
+    report["unlisted_video_files"] = (
+        _unlisted_files(video_root, {os.path.normpath(r.path) for r in records})
+        if scan_unlisted and video_root.is_dir() else None)
+    report["ok"] = not any(report[key] for key in ("list_errors", "label_errors", "missing", "empty", "corrupt"))
+    if report_path is not None:
+        write_report(report, report_path)
+    return report
+
+
+def format_report(report: dict[str, object]) -> str:
+    """Readable multi-line summary of a check_dataset report."""
+    lines = [
+        f"list:        {report['list_file']}",
+        f"videos:      {report['video_root']}",
+        f"labels:      {report['label_file']} ({report.get('num_classes', 0)} classes)",
+        f"entries:     {report.get('num_entries', 0)}, decodable {report.get('decodable', 0)}",
+        f"verdict:     {'OK' if report['ok'] else 'PROBLEMS FOUND'}",
+    ]
+    for key in ("list_errors", "label_errors"):
+        for message in report.get(key, []):  # type: ignore[union-attr]
+            lines.append(f"  {key[:-7]} error: {message}")
+    for key in ("missing", "empty", "corrupt"):
+        items = report.get(key, [])
+        lines.append(f"{key + ':':<13}{len(items)}")  # type: ignore[arg-type]
+        for item in items[:20]:  # type: ignore[index]
+            lines.append(f"  line {item['line']}: {item['path']} ({item['error']})")
+    for key, label in (("frame_counts", "frames"), ("heights", "height"), ("widths", "width")):
+        stats = report.get(key)
+        if stats:
+            lines.append(f"{label + ':':<13}min {stats['min']}, median {stats['median']}, max {stats['max']}")  # type: ignore[index]
+    short = report.get("shorter_than_num_frames") or {}
+    if short:
+        lines.append(f"short:       {short['count']} videos have fewer than {short['num_frames']} frames")  # type: ignore[index]
+    if report.get("classes_without_videos"):
+        lines.append(f"empty classes: {len(report['classes_without_videos'])}")  # type: ignore[arg-type]
+    if report.get("duplicates"):
+        lines.append(f"duplicates:  {len(report['duplicates'])}")  # type: ignore[arg-type]
+    if report.get("unlisted_video_files"):
+        lines.append(f"unlisted:    {report['unlisted_video_files']} video files under the root are not in the list")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, object], report_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Writes ``<report_path>.json`` and ``<report_path>.txt``; returns both paths."""
+    base = Path(report_path)
+    if base.suffix in (".json", ".txt"):
+        base = base.with_suffix("")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    json_path, text_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".txt")
+    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    text_path.write_text(format_report(report), encoding="utf-8")
+    return json_path, text_path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tcclip check", description="Check that a dataset list's videos exist and decode.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="LIST_FILE VIDEO_ROOT LABEL_FILE")
+    parser.add_argument("--dataset", help="a registered dataset (tcclip.data.registry) instead of paths")
+    parser.add_argument("--protocol", default="standard")
+    parser.add_argument("--split", type=int, default=None)
+    parser.add_argument("--shots", type=int, default=None)
+    parser.add_argument("--subset", default="train")
+    parser.add_argument("--classes", default=None, help="base or novel (base2novel only)")
+    parser.add_argument("--root", default=None, help="data root (default $TCCLIP_DATA_ROOT)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"])
+    parser.add_argument("--num-frames", type=int, default=16, help="flag videos with fewer frames")
+    parser.add_argument("--out", default="dataset_check", help="report path prefix (.json and .txt)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns 0 when the dataset is usable, 1 when problems were found."""
+    args = _parser().parse_args(argv)
+    if args.dataset:
+        from .registry import get_split
+
+        split = get_split(args.dataset, protocol=args.protocol, split=args.split, shots=args.shots,
+                          subset=args.subset, classes=args.classes, root=args.root)
+        list_file, video_root, label_file = split.list_file, split.video_root, split.label_file
+    elif len(args.paths) == 3:
+        list_file, video_root, label_file = (Path(p) for p in args.paths)
+    else:
+        _parser().error("give LIST_FILE VIDEO_ROOT LABEL_FILE, or --dataset NAME")
+    report = check_dataset(list_file, video_root, label_file, num_workers=args.workers, backend=args.backend,
+                           num_frames=args.num_frames)
+    json_path, text_path = write_report(report, args.out)
+    print(format_report(report), end="")
+    print(f"report written to {json_path} and {text_path}")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,333 @@
+"""VideoDataset: annotation list + video folder + class names -> clips ready for the model.
+
+File formats (the reference release's, so its split files load unchanged):
+
+* Annotation list: one ``relative/path.mp4 label_id`` per line, whitespace separated. The
+  label is the last field, so paths that contain spaces work. Blank lines and lines starting
+  with ``#`` are ignored.
+* Class names (``load_classnames``):
+  - CSV with the header ``id,name`` and one ``id,name`` row per class (ids 0..C-1, any order;
+    unquoted commas inside a name are kept as part of the name);
+  - JSON (e.g. the LLM-rephrased descriptions of the FROSTER release): a dict
+    ``{"0": "name", "1": "name", ...}`` keyed by class id; a dict keyed by the original class
+    names ``{"abseiling": "description", ...}`` whose order is the id order; a list of names in
+    id order; or a list of records ``{"id": 0, "name": "..."}``. A value that is a list of
+    strings (several descriptions of a class) contributes its first entry;
+  - a plain text file with one name per line (line i is class i).
+
+Bad data policy: problems in the text files are errors at construction (a ValueError naming the
+file and line), because they are mistakes to fix, not noise to skip. A video that is missing,
+empty or corrupt is skipped at load time: a replacement sample is drawn deterministically from
+``seed`` and the index, the path is logged (logger ``tcclip.data``) and counted; more than
+``max_skip_rate`` of the videos tried (once at least ``min_samples_for_skip_check`` were tried)
+means the data is broken, which raises TooManyCorruptVideosError.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .decoding import Backend, VideoDecodeError, read_video_frames
+from .sampling import segment_indices, test_view_indices
+from .transforms import Normalization, build_transform
+
+logger = logging.getLogger("tcclip.data")
+
+Mode = Literal["train", "test"]
+
+
+class TooManyCorruptVideosError(RuntimeError):
+    """More videos failed to decode than ``max_skip_rate`` allows."""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One line of an annotation list."""
+
+    path: str
+    label: int
+    line_number: int
+
+
+def parse_annotation_list(list_file: str | os.PathLike[str]) -> list[VideoRecord]:
+    """Reads ``relative/path.mp4 label_id`` lines; raises ValueError naming file and line."""
+    list_file = Path(list_file)
+    if not list_file.is_file():
+        raise FileNotFoundError(f"annotation list {list_file} does not exist")
+    records: list[VideoRecord] = []
+    with list_file.open(encoding="utf-8") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            fields = line.rsplit(maxsplit=1)
+            if len(fields) != 2:
+                raise ValueError(f"{list_file}:{line_number}: expected 'path label_id', got {line!r}")
+            path, label_text = fields
+            try:
+                label = int(label_text)
+            except ValueError:
+                raise ValueError(f"{list_file}:{line_number}: label {label_text!r} is not an integer "
+                                 f"(line {line!r})") from None
+            if label < 0:
+                raise ValueError(f"{list_file}:{line_number}: negative label {label}")
+            records.append(VideoRecord(path=path, label=label, line_number=line_number))
+    if not records:
+        raise ValueError(f"annotation list {list_file} has no entries")
+    return records
+
+
+def _names_from_id_map(pairs: Sequence[tuple[int, str, str]], label_file: Path) -> list[str]:
+    """(id, name, where) triples -> names in id order; ids must be exactly 0..C-1."""
+    by_id: dict[int, str] = {}
+    for class_id, name, where in pairs:
+        if class_id in by_id:
+            raise ValueError(f"{label_file}:{where}: class id {class_id} appears twice")
+        if class_id < 0:
+            raise ValueError(f"{label_file}:{where}: negative class id {class_id}")
+        if not name.strip():
+            raise ValueError(f"{label_file}:{where}: empty class name for id {class_id}")
+        by_id[class_id] = name.strip()
+    if not by_id:
+        raise ValueError(f"label file {label_file} has no classes")
+    missing = sorted(set(range(max(by_id) + 1)) - set(by_id))
+    if missing:
+        raise ValueError(f"label file {label_file}: class ids are not contiguous from 0, missing {missing[:10]}")
+    return [by_id[i] for i in range(len(by_id))]
+
+
+def _parse_int(text: object, label_file: Path, where: str) -> int:
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{label_file}:{where}: class id {text!r} is not an integer") from None
+
+
+def _json_name(value: object, label_file: Path, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value[0]
+    raise ValueError(f"{label_file}:{where}: class name must be a string or a list of strings, got {value!r}")
+
+
+def _load_csv_names(label_file: Path) -> list[str]:
+    with label_file.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows = [(i, row) for i, row in enumerate(rows, start=1) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError(f"label file {label_file} is empty")
+    header_line, header = rows[0]
+    if [cell.strip().lower() for cell in header[:2]] != ["id", "name"]:
+        raise ValueError(f"{label_file}:{header_line}: expected the header 'id,name', got {','.join(header)!r}")
+    pairs = []
+    for line_number, row in rows[1:]:
+        if len(row) < 2:
+            raise ValueError(f"{label_file}:{line_number}: expected 'id,name', got {','.join(row)!r}")
+        class_id = _parse_int(row[0], label_file, str(line_number))
+        pairs.append((class_id, ",".join(row[1:]), str(line_number)))
+    return _names_from_id_map(pairs, label_file)
+
+
+def _load_json_names(label_file: Path) -> list[str]:
+    try:
+        data = json.loads(label_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{label_file}:{error.lineno}: invalid JSON ({error.msg})") from None
+    if isinstance(data, dict):
+        if data and not all(str(key).strip().lstrip("-").isdigit() for key in data):
+            # keyed by the original class name ({"abseiling": "a person ..."}): the file's
+            # order is the class-id order (JSON objects keep their order when parsed)
+            return [_json_name(value, label_file, f"key {key!r}").strip() or str(key) for key, value in data.items()]
+        pairs = [(_parse_int(key, label_file, f"key {key!r}"), _json_name(value, label_file, f"key {key!r}"),
+                  f"key {key!r}") for key, value in data.items()]
+        return _names_from_id_map(pairs, label_file)
+    if isinstance(data, list):
+        if all(isinstance(item, dict) for item in data):
+            pairs = []
+            for position, item in enumerate(data):
+                where = f"entry {position}"
+                if "id" not in item or "name" not in item:
+                    raise ValueError(f"{label_file}:{where}: records need 'id' and 'name' keys, got {sorted(item)}")
+                pairs.append((_parse_int(item["id"], label_file, where), _json_name(item["name"], label_file, where),
+                              where))
+            return _names_from_id_map(pairs, label_file)
+        pairs = [(i, _json_name(item, label_file, f"entry {i}"), f"entry {i}") for i, item in enumerate(data)]
+        return _names_from_id_map(pairs, label_file)
+    raise ValueError(f"label file {label_file}: JSON must be a dict or a list, got {type(data).__name__}")
+
+
+def load_classnames(path: str | os.PathLike[str]) -> list[str]:
+    """Class names in id order from a CSV (``id,name``), JSON or one-name-per-line text file."""
+    label_file = Path(path)
+    if not label_file.is_file():
+        raise FileNotFoundError(f"label file {label_file} does not exist")
+    suffix = label_file.suffix.lower()
+    if suffix == ".json":
+        return _load_json_names(label_file)
+    if suffix == ".csv":
+        return _load_csv_names(label_file)
+    lines = [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines()]
+    pairs = [(i, name, str(i + 1)) for i, name in enumerate(line for line in lines if line)]
+    return _names_from_id_map(pairs, label_file)
+
+
+class VideoDataset(Dataset):
+    """Clips of a video classification list, sampled and transformed for TC-CLIP.
+
+    ``__getitem__`` returns ``dict(video, label, index, skipped)``: ``video`` is float
+    ``[T, 3, size, size]`` in train mode and ``[V, T, 3, size, size]`` in test mode with
+    ``V = num_clips * num_crops`` (clip-major: all crops of clip 0, then clip 1, ...);
+    ``index`` is the index asked for (even when a replacement video was loaded) and
+    ``skipped`` the number of unreadable videos passed over for this sample, so a training
+    loop using DataLoader workers (each with its own copy of the counters) can sum them.
+
+    ``classnames_or_label_file`` is a label file path (see ``load_classnames``) or the list
+    of class names itself.
+    """
+
+    def __init__(
+        self,
+        list_file: str | os.PathLike[str],
+        video_root: str | os.PathLike[str],
+        classnames_or_label_file: str | os.PathLike[str] | Sequence[str],
+        num_frames: int = 16,
+        mode: Mode = "train",
+        size: int = 224,
+        num_clips: int = 1,
+        num_crops: int = 1,
+        backend: Backend = "auto",
+        max_skip_rate: float = 0.05,
+        seed: int = 0,
+        *,
+        decode_threads: int = 1,
+        flip: bool = True,
+        test_short_side: int | None = None,
+        normalization: Normalization = "clip",
+        min_samples_for_skip_check: int = 20,
+        max_attempts: int = 10,
+    ) -> None:
+        if mode not in ("train", "test"):
+            raise ValueError(f"mode must be 'train' or 'test', got {mode!r}")
+        if mode == "train" and (num_clips != 1 or num_crops != 1):
+            raise ValueError("train mode samples one random clip and crop; use num_clips=num_crops=1")
+        if num_frames <= 0:
+            raise ValueError(f"num_frames must be positive, got {num_frames}")
+        self.list_file = Path(list_file)
+        self.video_root = Path(video_root)
+        if not self.video_root.is_dir():
+            raise FileNotFoundError(f"video root {self.video_root} is not a directory")
+        if isinstance(classnames_or_label_file, (str, os.PathLike)):
+            self.label_file: Path | None = Path(classnames_or_label_file)
+            self.classnames = load_classnames(self.label_file)
+        else:
+            self.label_file = None
+            self.classnames = [str(name) for name in classnames_or_label_file]
+            if not self.classnames:
+                raise ValueError("the list of class names is empty")
+        self.records = parse_annotation_list(self.list_file)
+        label_source = str(self.label_file) if self.label_file else "the given class names"
+        for record in self.records:
+            if record.label >= len(self.classnames):
+                raise ValueError(
+                    f"{self.list_file}:{record.line_number}: label {record.label} is out of range for "
+                    f"{len(self.classnames)} classes in {label_source} (does the label file match the list?)")
+        self.num_frames = num_frames
+        self.mode: Mode = mode
+        self.size = size
+        self.num_clips = num_clips
+        self.num_crops = num_crops
+        self.backend: Backend = backend
+        self.decode_threads = decode_threads
+        self.max_skip_rate = max_skip_rate
+        self.min_samples_for_skip_check = min_samples_for_skip_check
+        self.max_attempts = max_attempts
+        self.seed = seed
+        self.transform = build_transform(mode == "train", size, num_crops, flip=flip,
+                                         short_side=test_short_side, normalization=normalization)
+        # Per-instance counters: each DataLoader worker holds its own copy (see "skipped").
+        self.videos_tried = 0
+        self.videos_skipped = 0
+        self.skipped_paths: list[str] = []
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classnames)
+
+    @property
+    def labels(self) -> list[int]:
+        return [record.label for record in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def video_path(self, index: int) -> Path:
+        return self.video_root / self.records[index].path
+
+    def skip_stats(self) -> dict[str, object]:
+        """Videos tried / skipped by this instance (in this process) and the skipped paths."""
+        rate = self.videos_skipped / self.videos_tried if self.videos_tried else 0.0
+        return {"tried": self.videos_tried, "skipped": self.videos_skipped, "rate": rate,
+                "paths": list(self.skipped_paths)}
+
+    def _replacement_index(self, index: int, attempt: int) -> int:
+        """A different index, the same for the same (seed, index, attempt) in every process."""
+        if len(self) == 1:
+            return index
+        draw = int(np.random.default_rng([self.seed, index, attempt]).integers(len(self) - 1))
+        return draw if draw < index else draw + 1
+
+    def _record_skip(self, error: VideoDecodeError) -> None:
+        self.videos_skipped += 1
+        self.skipped_paths.append(error.path)
+        logger.warning("skipping unreadable video %s (%s) [%d of %d tried]", error.path, error.reason,
+                       self.videos_skipped, self.videos_tried)
+        if (self.videos_tried >= self.min_samples_for_skip_check
+                and self.videos_skipped > self.max_skip_rate * self.videos_tried):
+            raise TooManyCorruptVideosError(
+                f"{self.videos_skipped} of {self.videos_tried} videos tried from {self.list_file} could not be "
+                f"decoded (more than max_skip_rate={self.max_skip_rate:.0%}); last: {error.path}. "
+                f"Run `python -m tcclip check` on this list to find the broken files.")
+
+    def _load(self, index: int) -> torch.Tensor:
+        path = self.video_path(index)
+        if self.mode == "train":
+            frames = read_video_frames(
+                path, lambda n: segment_indices(n, self.num_frames, "train"),
+                backend=self.backend, num_threads=self.decode_threads)
+            return self.transform(frames)
+        # One decode for all temporal views: concatenate their indices, split afterwards.
+        frames = read_video_frames(
+            path, lambda n: torch.cat(test_view_indices(n, self.num_frames, self.num_clips)),
+            backend=self.backend, num_threads=self.decode_threads)
+        views = [self.transform(clip) for clip in frames.split(self.num_frames)]  # each [crops, T, 3, s, s]
+        return torch.cat(views)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        if index < 0:
+            index += len(self)
+        current = index
+        skipped = 0
+        for attempt in range(self.max_attempts):
+            self.videos_tried += 1
+            try:
+                video = self._load(current)
+            except VideoDecodeError as error:
+                skipped += 1
+                self._record_skip(error)
+                current = self._replacement_index(index, attempt)
+                continue
+            return {"video": video, "label": self.records[current].label, "index": index, "skipped": skipped}
+        raise TooManyCorruptVideosError(
+            f"{self.max_attempts} videos in a row failed to decode for index {index} of {self.list_file}")

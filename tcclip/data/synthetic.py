@@ -1,0 +1,930 @@
+"""The synthetic world: a CPU-sized stand-in for Kinetics / HMDB-51 / UCF-101.
+
+Every chapter and test of this project needs video data with the *structure* of the real
+benchmarks (natural-language class names, train/val/test lists, few-shot, base-to-novel
+and zero-shot protocol views) but none of their size. This module draws small procedural
+videos of coloured shapes whose class names are short English phrases built from a small
+vocabulary ("a red square moving left"), and writes them as real ``.mp4`` files in the same
+on-disk layout as the prepared real datasets, so the decoding, sampling and evaluation code
+is exercised end to end.
+
+Design choices (documented in ``book/synthetic_world.md``):
+
+* Class families probe different abilities: appearance only (a single frame suffices),
+  motion (direction, speed, rotation, size change), events over time (appear, disappear,
+  colour change, two objects approaching / moving apart), and pairs that differ only by
+  the direction of time. A reversed-time class is rendered by rendering its partner with
+  the same nuisance and reversing the frames, so the pair is exactly symmetric and only
+  temporal order separates them.
+* Nuisance (background tint + texture, per-frame noise, object size, start position,
+  speed jitter, distractor shapes, clip length) is drawn per video, so no single pixel
+  gives the class away.
+* Everything is deterministic: each video gets its own ``numpy`` generator seeded by
+  ``(seed, class index, split, video index)``, so the content does not depend on the
+  order or the number of workers.
+* Names are compositional, so the zero-shot view can hold out colour x motion (and colour
+  x shape) combinations whose every word is seen in training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from tcclip.data.registry import (
+    DATASET_LAYOUT,
+    DATASET_SPECS,
+    FEW_SHOT_SHOTS,
+    SPLIT_IDS,
+    VIDEOS_DIRNAME,
+    SplitPaths,
+    get_split,
+)
+
+__all__ = [
+    "CLASS_FAMILIES",
+    "COLOURS",
+    "SHAPES",
+    "SIZES",
+    "ClassSpec",
+    "WorldInfo",
+    "WorldSize",
+    "build_classes",
+    "render_video",
+    "encode_mp4",
+    "generate_video_world",
+    "generate_image_captions",
+    "render_caption_image",
+    "load_image_captions",
+    "main",
+]
+
+# --------------------------------------------------------------------------------------
+# Vocabulary and class families
+# --------------------------------------------------------------------------------------
+
+#: Class colours (RGB). Saturated and far apart so that they survive yuv420p chroma
+#: subsampling; distractors and backgrounds only use muted colours, so these stay unique.
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (225, 35, 35),
+    "green": (35, 190, 60),
+    "blue": (45, 85, 235),
+    "yellow": (235, 215, 35),
+}
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
+DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
+
+#: What each family tests, and which part of a name carries the class. Read by the book.
+CLASS_FAMILIES: dict[str, str] = {
+    "appearance": "A static object: colour and shape only; one frame is enough "
+    "('a red circle staying still').",
+    "motion": "An object translating in one direction; needs two frames "
+    "('a red square moving left').",
+    "speed": "Same direction, different displacement over the clip "
+    "('... moving right slowly' vs '... quickly').",
+    "rotation": "A triangle turning clockwise or counterclockwise; a reversed-time pair.",
+    "size": "An object growing or shrinking; a reversed-time pair.",
+    "appear": "An object appearing or disappearing part-way through; a reversed-time pair.",
+    "colour_change": "An object changing colour from X to Y or from Y to X; "
+    "a reversed-time pair.",
+    "two_objects": "Two objects approaching each other or moving apart; a reversed-time pair.",
+}
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """One class: its name and the parameters the renderer needs.
+
+    ``reverse_of`` names the class whose time-reversal this class is; the renderer draws
+    that partner and flips the frames, which makes the pair symmetric by construction.
+    """
+
+    name: str
+    family: str
+    colour: str
+    shape: str
+    action: str  # "still" | "move" | "rotate" | "grow" | "appear" | "recolour" | "approach"
+    direction: str = ""
+    speed: str = "normal"  # "slow" | "normal" | "fast"
+    colour_to: str = ""
+    reverse_of: str = ""
+
+    @property
+    def words(self) -> list[str]:
+        """The words of the name; the zero-shot view checks every unseen class's words."""
+        return self.name.split()
+
+
+def _motion_name(colour: str, shape: str, direction: str) -> str:
+    return f"a {colour} {shape} moving {direction}"
+
+
+def _full_classes() -> list[ClassSpec]:
+    """The default world's 40 classes, in label order (stable: it defines label ids)."""
+    specs: list[ClassSpec] = []
+    for colour in COLOURS:
+        for shape in SHAPES:
+            specs.append(ClassSpec(f"a {colour} {shape} staying still", "appearance",
+                                   colour, shape, "still"))
+    reverse_dir = {"left": "right", "up": "down"}
+    for colour in COLOURS:
+        for direction in DIRECTIONS:
+            rev = {v: k for k, v in reverse_dir.items()}.get(direction, "")
+            specs.append(ClassSpec(_motion_name(colour, "square", direction), "motion", colour,
+                                   "square", "move", direction=direction,
+                                   reverse_of=_motion_name(colour, "square", rev) if rev else ""))
+    specs += [
+        ClassSpec("a green triangle moving right slowly", "speed", "green", "triangle", "move",
+                  direction="right", speed="slow"),
+        ClassSpec("a green triangle moving right quickly", "speed", "green", "triangle", "move",
+                  direction="right", speed="fast"),
+        ClassSpec("a yellow triangle rotating clockwise", "rotation", "yellow", "triangle",
+                  "rotate"),
+        ClassSpec("a yellow triangle rotating counterclockwise", "rotation", "yellow",
+                  "triangle", "rotate", reverse_of="a yellow triangle rotating clockwise"),
+        ClassSpec("a red circle growing", "size", "red", "circle", "grow"),
+        ClassSpec("a red circle shrinking", "size", "red", "circle", "grow",
+                  reverse_of="a red circle growing"),
+        ClassSpec("a blue square appearing", "appear", "blue", "square", "appear"),
+        ClassSpec("a blue square disappearing", "appear", "blue", "square", "appear",
+                  reverse_of="a blue square appearing"),
+        ClassSpec("a circle changing from red to blue", "colour_change", "red", "circle",
+                  "recolour", colour_to="blue"),
+        ClassSpec("a circle changing from blue to red", "colour_change", "blue", "circle",
+                  "recolour", colour_to="red",
+                  reverse_of="a circle changing from red to blue"),
+        ClassSpec("two green circles approaching each other", "two_objects", "green", "circle",
+                  "approach"),
+        ClassSpec("two green circles moving apart", "two_objects", "green", "circle",
+                  "approach", reverse_of="two green circles approaching each other"),
+    ]
+    return specs
+
+
+#: Zero-shot hold-out of the default world: a Latin-square diagonal of colour x direction
+#: (each colour and each direction held out once, all still seen elsewhere) plus a
+#: diagonal of colour x shape among the static classes.
+_DEFAULT_ZERO_SHOT = (
+    "a red square moving up",
+    "a green square moving left",
+    "a blue square moving down",
+    "a yellow square moving right",
+    "a blue circle staying still",
+    "a yellow square staying still",
+    "a green triangle staying still",
+)
+
+_TINY_CLASSES = (
+    "a red square moving left",
+    "a red square moving right",
+    "a blue square moving left",
+    "a blue square moving right",
+    "a red circle growing",
+    "a red circle shrinking",
+    "two green circles approaching each other",
+    "two green circles moving apart",
+)
+_TINY_ZERO_SHOT = ("a blue square moving right", "a red square moving left")
+
+
+@dataclass(frozen=True)
+class WorldSize:
+    """A preset of the world's size. ``frames`` is the (min, max) clip length."""
+
+    classes: tuple[str, ...]
+    zero_shot: tuple[str, ...]
+    n_train: int
+    n_val: int
+    n_test: int
+    frames: tuple[int, int]
+    shots: tuple[int, ...]
+    b2n_shots: int
+
+
+SIZES: dict[str, WorldSize] = {
+    "default": WorldSize(tuple(s.name for s in _full_classes()), _DEFAULT_ZERO_SHOT,
+                         n_train=30, n_val=5, n_test=10, frames=(12, 24),
+                         shots=FEW_SHOT_SHOTS, b2n_shots=16),
+    # 16 training clips per class so every registered few-shot K exists even here.
+    "tiny": WorldSize(_TINY_CLASSES, _TINY_ZERO_SHOT, n_train=16, n_val=1, n_test=2,
+                      frames=(8, 12), shots=FEW_SHOT_SHOTS, b2n_shots=4),
+}
+
+
+def build_classes(names: Sequence[str] | None = None) -> list[ClassSpec]:
+    """The class specs for ``names`` (all 40 default classes when ``None``), in that order."""
+    table = {s.name: s for s in _full_classes()}
+    if names is None:
+        return list(table.values())
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"unknown synthetic class names {unknown}; pick from "
+                         f"tcclip.data.synthetic.build_classes() names")
+    return [table[n] for n in names]
+
+
+# --------------------------------------------------------------------------------------
+# Rendering (vectorised over frames and pixels)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Nuisance:
+    """Per-video random draws that do not carry the class."""
+
+    frames: int
+    background: np.ndarray  # (H, W, 3) float32
+    noise: np.ndarray  # (T, H, W, 3) float32
+    radius: float
+    start: tuple[float, float]  # (x, y) fractions in [0, 1]
+    jitter: float  # multiplicative speed jitter
+    angle0: float
+    colour_jitter: np.ndarray  # (3,)
+    distractors: list[tuple[float, float, float, float, tuple[int, int, int]]]
+    cut: float  # event time as a fraction of the clip
+    axis_angle: float  # two-object axis
+
+
+def _draw_nuisance(rng: np.random.Generator, height: int, width: int,
+                   frames: tuple[int, int]) -> _Nuisance:
+    """Draw everything that varies within a class, in a fixed order (determinism)."""
+    t = int(rng.integers(frames[0], frames[1] + 1))
+    grey = rng.uniform(30, 110)
+    tint = rng.uniform(-12, 12, size=3)
+    coarse = rng.normal(0, 14, size=(4, 4, 3))
+    # Bilinear-ish upsample of a 4x4 texture by repetition + box blur, vectorised.
+    rep = np.kron(coarse, np.ones((height // 4 + 1, width // 4 + 1, 1)))[:height, :width]
+    bg = (grey + tint + rep).astype(np.float32)
+    noise = rng.normal(0, 5, size=(t, height, width, 3)).astype(np.float32)
+    radius = float(rng.uniform(0.09, 0.14))
+    start = (float(rng.uniform(0, 1)), float(rng.uniform(0, 1)))
+    jitter = float(rng.uniform(0.85, 1.15))
+    angle0 = float(rng.uniform(0, 2 * np.pi))
+    colour_jitter = rng.uniform(-18, 18, size=3)
+    n_dis = int(rng.integers(1, 3))
+    distractors = []
+    for _ in range(n_dis):
+        muted = tuple(int(v) for v in rng.uniform(90, 170) + rng.uniform(-15, 15, size=3))
+        distractors.append((float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)),
+                            float(rng.uniform(0.04, 0.12)), float(rng.uniform(0.02, 0.04)),
+                            muted))
+    cut = float(rng.uniform(0.3, 0.7))
+    axis_angle = float(rng.uniform(0, np.pi))
+    return _Nuisance(t, bg, noise, radius, start, jitter, angle0, colour_jitter,
+                     distractors, cut, axis_angle)
+
+
+def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                r: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Boolean (T, H, W) mask of one shape per frame; all parameters are (T, 1, 1) arrays."""
+    dx, dy = xx - cx, yy - cy
+    if shape == "circle":
+        return dx * dx + dy * dy <= r * r
+    cos, sin = np.cos(angle), np.sin(angle)
+    u, v = cos * dx + sin * dy, -sin * dx + cos * dy
+    if shape == "square":
+        half = 0.85 * r
+        return (np.abs(u) <= half) & (np.abs(v) <= half)
+    if shape == "triangle":
+        # Equilateral triangle: intersection of three half-planes at 120 degrees.
+        inside = np.ones(np.broadcast(u, v).shape, dtype=bool)
+        for k in range(3):
+            phi = 2 * np.pi * k / 3
+            inside &= (np.cos(phi) * u + np.sin(phi) * v) <= 0.55 * r
+        return inside
+    raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+
+
+def _trajectory(spec: ClassSpec, nz: _Nuisance, t: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame centre (fractions), radius and angle of the main object, forward time.
+
+    ``t`` runs from 0 to 1 over the clip. Start positions are squeezed so the object stays
+    inside the frame for the whole clip.
+    """
+    r = np.full_like(t, nz.radius)
+    angle = np.full_like(t, nz.angle0)
+    margin = nz.radius + 0.02
+    x0 = margin + nz.start[0] * (1 - 2 * margin)
+    y0 = margin + nz.start[1] * (1 - 2 * margin)
+    cx, cy = np.full_like(t, x0), np.full_like(t, y0)
+    if spec.action == "move":
+        span = {"slow": 0.18, "normal": 0.42, "fast": 0.62}[spec.speed] * nz.jitter
+        span = min(span, 1 - 2 * margin)
+        lo = margin + nz.start[0] * (1 - 2 * margin - span)
+        lo_y = margin + nz.start[1] * (1 - 2 * margin - span)
+        if spec.direction in ("left", "right"):
+            path = lo + span * (t if spec.direction == "right" else 1 - t)
+            cx = path
+        else:
+            path = lo_y + span * (t if spec.direction == "down" else 1 - t)
+            cy = path
+    elif spec.action == "rotate":
+        # About 80 degrees over the clip: well below the triangle's 120-degree symmetry,
+        # so the first and last frames differ and every step is unambiguous.
+        # Increasing angle with y pointing down is clockwise on screen.
+        angle = nz.angle0 + np.deg2rad(80 * nz.jitter) * t
+        r = np.full_like(t, nz.radius * 1.5)
+    elif spec.action == "grow":
+        big = min(nz.radius * 2.6, 0.32)
+        r = nz.radius * 0.45 + (big - nz.radius * 0.45) * t
+        m = big + 0.02
+        cx = np.full_like(t, m + nz.start[0] * (1 - 2 * m))
+        cy = np.full_like(t, m + nz.start[1] * (1 - 2 * m))
+    return {"cx": cx, "cy": cy, "r": r, "angle": angle}
+
+
+def _paint(canvas: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    """Write ``colour`` (3,) or (T,1,1,3) into ``canvas`` (T,H,W,3) where ``mask`` holds."""
+    colour = np.broadcast_to(colour, canvas.shape)
+    np.copyto(canvas, colour, where=mask[..., None])
+
+
+def _forward_frames(spec: ClassSpec, nz: _Nuisance, height: int, width: int) -> np.ndarray:
+    """Float (T, H, W, 3) frames of ``spec`` in forward time with nuisance ``nz``."""
+    T = nz.frames
+    t = np.linspace(0.0, 1.0, T, dtype=np.float32)
+    scale = float(min(height, width))
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    xx, yy = xx[None] + 0.5, yy[None] + 0.5  # (1, H, W)
+    canvas = np.broadcast_to(nz.background, (T, height, width, 3)).copy()
+    ones = np.ones((T, 1, 1), dtype=np.float32)
+    for dx, dy, w, h, col in nz.distractors:  # static muted bars
+        mask = (np.abs(xx - dx * width) <= w * scale) & (np.abs(yy - dy * height) <= h * scale)
+        _paint(canvas, np.broadcast_to(mask, (T, height, width)), np.array(col, np.float32))
+
+    colour = np.array(COLOURS[spec.colour], np.float32) + nz.colour_jitter
+    traj = _trajectory(spec, nz, t)
+    col = lambda a: a.reshape(T, 1, 1) * ones  # noqa: E731  (T,) -> (T,1,1)
+    if spec.action == "approach":
+        # Two objects along a random axis: from far apart to almost touching.
+        cos, sin = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
+        sep = np.minimum((0.55 - (0.55 - 2.2 * nz.radius) * t) * nz.jitter, 0.6)
+        cxm = 0.5 + (nz.start[0] - 0.5) * 0.1
+        cym = 0.5 + (nz.start[1] - 0.5) * 0.1
+        for sign in (-1.0, 1.0):
+            cx = (cxm + sign * 0.5 * sep * cos) * width
+            cy = (cym + sign * 0.5 * sep * sin) * height
+            mask = _shape_mask(spec.shape, xx, yy, col(cx), col(cy),
+                               col(np.full_like(t, nz.radius * scale)), col(traj["angle"]))
+            _paint(canvas, mask, colour)
+    else:
+        mask = _shape_mask(spec.shape, xx, yy, col(traj["cx"] * width),
+                           col(traj["cy"] * height), col(traj["r"] * scale), col(traj["angle"]))
+        if spec.action == "appear":
+            mask &= (t >= nz.cut).reshape(T, 1, 1)
+        if spec.action == "recolour":
+            after = np.array(COLOURS[spec.colour_to], np.float32) + nz.colour_jitter
+            per_frame = np.where((t < nz.cut)[:, None], colour[None], after[None])
+            _paint(canvas, mask, per_frame.reshape(T, 1, 1, 3))
+        else:
+            _paint(canvas, mask, colour)
+    return canvas + nz.noise
+
+
+def render_video(spec: ClassSpec, rng: np.random.Generator | int, height: int = 64,
+                 width: int = 64, frames: tuple[int, int] = (12, 24),
+                 classes: Sequence[ClassSpec] | None = None) -> np.ndarray:
+    """Render one clip of ``spec`` as uint8 (T, H, W, 3), before any video compression.
+
+    A reversed-time class draws its partner (looked up in ``classes``, default: all known
+    classes) with the same generator state and flips time, so for one seed the two
+    classes' clips are exact reverses of each other.
+    """
+    if isinstance(rng, (int, np.integer)):
+        rng = np.random.default_rng(int(rng))
+    if height % 2 or width % 2:
+        raise ValueError(f"height and width must be even for yuv420p video, got "
+                         f"{height}x{width}; use e.g. 64x64")
+    forward = spec
+    if spec.reverse_of:
+        table = {c.name: c for c in (classes or _full_classes())}
+        if spec.reverse_of not in table:
+            table.update({c.name: c for c in _full_classes()})
+        forward = table[spec.reverse_of]
+    nz = _draw_nuisance(rng, height, width, frames)
+    out = _forward_frames(forward, nz, height, width)
+    if spec.reverse_of:
+        out = out[::-1]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------------------
+
+
+def _pick_encoder() -> str:
+    """libx264 when the PyAV wheel has it (what real datasets use), else MPEG-4 part 2."""
+    import av
+
+    for name in ("libx264", "mpeg4"):
+        try:
+            av.codec.Codec(name, "w")
+            return name
+        except Exception:  # noqa: BLE001  (PyAV raises several types across versions)
+            continue
+    raise RuntimeError("this PyAV build has neither libx264 nor mpeg4 encoders; "
+                       "install the PyPI wheel: pip install 'av>=12'")
+
+
+def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 8,
+               codec: str | None = None) -> None:
+    """Write uint8 (T, H, W, 3) RGB frames to ``path`` atomically (temp file + rename).
+
+    Single-threaded constant-QP encoding keeps the bytes (hence the decoded frames)
+    identical across runs, processes and worker counts with the same library versions;
+    x264's CRF mode was seen to give different bytes for the same frames from one call to
+    the next, so it is not used.
+    """
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    codec = codec or _pick_encoder()
+    fd, tmp = tempfile.mkstemp(suffix=".mp4.part", dir=path.parent)
+    os.close(fd)
+    try:
+        with av.open(tmp, "w", format="mp4") as container:
+            stream = container.add_stream(codec, rate=fps)
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.thread_count = 1
+            if codec == "libx264":
+                stream.options = {"qp": "12", "preset": "veryfast", "threads": "1"}
+            else:
+                stream.options = {"qscale": "2"}
+            for frame in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+# --------------------------------------------------------------------------------------
+# The world on disk
+# --------------------------------------------------------------------------------------
+
+_SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclass
+class WorldInfo:
+    """What ``generate_video_world`` produced; paths are absolute.
+
+    ``views`` maps a view name to ``(list_file, labels_file)``: every protocol view is an
+    annotation list (paths relative to ``video_root``) plus the labels file its ids index.
+    Names: ``train``/``val``/``test``; ``few_shot_K{k}`` (``few_shot_K{k}_s{s}`` when the
+    registry keeps several draws); ``b2n_train_s{s}``, ``b2n_test_base``,
+    ``b2n_test_novel``; ``zero_shot_train``/``_val``/``_test``. The file names come from
+    ``tcclip.data.registry`` (``get_split("synthetic", ...)``), so both always agree.
+    """
+
+    root: Path
+    classes: list[str]
+    families: dict[str, str]
+    counts: dict[str, int]
+    views: dict[str, tuple[Path, Path]]
+    params: dict
+    param_hash: str
+    generated: bool = False
+    seconds: float = 0.0
+    zero_shot_seen: list[str] = field(default_factory=list)
+    zero_shot_unseen: list[str] = field(default_factory=list)
+    base_classes: list[str] = field(default_factory=list)
+    novel_classes: list[str] = field(default_factory=list)
+    video_root: Path = Path(".")
+
+
+def class_dir_name(name: str) -> str:
+    """Folder name for a class: words joined by underscores (as Kinetics folders are)."""
+    return "_".join(name.split())
+
+
+def _write_text(path: Path, lines: Iterable[str]) -> None:
+    """Atomic text write: a crash never leaves a truncated list that looks complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("".join(f"{line}\n" for line in lines))
+    os.replace(tmp, path)
+
+
+def _write_labels(path: Path, names: Sequence[str]) -> None:
+    """``id,name`` csv with a header; ids are positions in ``names``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "name"])
+        for i, n in enumerate(names):
+            writer.writerow([i, n])
+    os.replace(tmp, path)
+
+
+def _params(size: str, seed: int, height: int, width: int, fps: int,
+            preset: WorldSize) -> dict:
+    return {"kind": "video_world", "version": 1, "size": size, "seed": seed,
+            "height": height, "width": width, "fps": fps,
+            "preset": dataclasses.asdict(preset),
+            "layout": DATASET_LAYOUT["synthetic"]}  # a new file layout means regenerate
+
+
+def _hash(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _video_jobs(specs: Sequence[ClassSpec], preset: WorldSize
+                ) -> list[tuple[int, str, int, str]]:
+    """(class index, split, video index, path relative to videos/) of every clip."""
+    jobs = []
+    for split, n in (("train", preset.n_train), ("val", preset.n_val),
+                     ("test", preset.n_test)):
+        for ci, spec in enumerate(specs):
+            for vi in range(n):
+                jobs.append((ci, split, vi, f"{class_dir_name(spec.name)}/{split}_{vi:04d}.mp4"))
+    return jobs
+
+
+def _render_job(args: tuple) -> None:
+    """Worker body (module level so it pickles): render + encode one clip if missing."""
+    root, spec, classes, seed, ci, split, vi, rel, h, w, frames, fps = args
+    out = Path(root) / VIDEOS_DIRNAME / rel
+    if out.exists():
+        return
+    rng = np.random.default_rng([seed, ci, _SPLIT_IDS[split], vi])
+    encode_mp4(render_video(spec, rng, h, w, frames, classes), out, fps=fps)
+
+
+def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> None:
+    """Run render jobs serially or in a process pool, with an optional tqdm bar."""
+    bar: Callable[[Iterable], Iterable] = lambda it: it  # noqa: E731
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = lambda it: tqdm(it, total=len(jobs), desc="synthetic videos", unit="clip")  # noqa: E731
+    if workers <= 1:
+        for job in bar(jobs):
+            _render_job(job)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Pool(workers) as pool:
+        for _ in bar(pool.imap_unordered(_render_job, jobs, chunksize=16)):
+            pass
+
+
+def _few_shot(train: list[tuple[str, int]], n_classes: int, k: int,
+              rng: np.random.Generator) -> list[tuple[str, int]]:
+    """K clips per class drawn without replacement, kept in list order."""
+    by_class: dict[int, list[int]] = {c: [] for c in range(n_classes)}
+    for i, (_, label) in enumerate(train):
+        by_class[label].append(i)
+    keep: list[int] = []
+    for c in range(n_classes):
+        idx = by_class[c]
+        if k > len(idx):
+            raise ValueError(f"{k}-shot needs {k} training clips of class {c}, only "
+                             f"{len(idx)}; lower the shots or raise n_train")
+        keep += rng.choice(idx, size=k, replace=False).tolist()
+    return [train[i] for i in sorted(keep)]
+
+
+def _remap(items: list[tuple[str, int]], keep: Sequence[int]) -> list[tuple[str, int]]:
+    """Keep clips of classes ``keep`` and renumber labels to positions in ``keep``."""
+    pos = {c: i for i, c in enumerate(keep)}
+    return [(p, pos[label]) for p, label in items if label in pos]
+
+
+def _fmt(items: list[tuple[str, int]]) -> list[str]:
+    return [f"{p} {label}" for p, label in items]
+
+
+def _registry_split(root: Path, **kwargs: object) -> SplitPaths:
+    """``get_split("synthetic", ...)`` for a world living in ``root`` (any folder name)."""
+    env = {DATASET_SPECS["synthetic"].env_var: str(root)}
+    return get_split("synthetic", environ=env, check_exists=False, **kwargs)  # type: ignore[arg-type]
+
+
+def _few_shot_draws() -> tuple[int | None, ...]:
+    """Draw ids of the few-shot lists: 1..3 if the registry's file name has {split}."""
+    return SPLIT_IDS if "{split}" in DATASET_LAYOUT["synthetic"]["few_shot/train"] else (None,)
+
+
+def _view_table(root: Path, preset: WorldSize) -> dict[str, tuple[Path, Path]]:
+    """view -> (list, labels) paths, all asked from the registry (one source of names)."""
+    views: dict[str, tuple[Path, Path]] = {}
+
+    def put(key: str, paths: SplitPaths) -> None:
+        views[key] = (paths.list_file, paths.label_file)
+
+    for sub in _SPLIT_IDS:
+        put(sub, _registry_split(root, protocol="standard", subset=sub))
+    for k in preset.shots:
+        for s in _few_shot_draws():
+            put(f"few_shot_K{k}" + (f"_s{s}" if s else ""),
+                _registry_split(root, protocol="few_shot", shots=k, split=s))
+    for s in SPLIT_IDS:
+        put(f"b2n_train_s{s}", _registry_split(root, protocol="base2novel", split=s))
+    for side in ("base", "novel"):
+        put(f"b2n_test_{side}", _registry_split(root, protocol="base2novel", subset="test",
+                                                classes=side))
+    for sub in _SPLIT_IDS:
+        put(f"zero_shot_{sub}", _registry_split(root, protocol="zero_shot", subset=sub))
+    return views
+
+
+def _class_splits(names: list[str], preset: WorldSize, seed: int
+                  ) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(base, novel, zero-shot seen, zero-shot unseen) class indices, sorted.
+
+    Base / novel: a seeded random half (the real benchmarks split their class list in
+    half as well). Zero-shot: the preset's held-out compositions.
+    """
+    n = len(names)
+    perm = np.random.default_rng([seed, 2000]).permutation(n)
+    base, novel = sorted(perm[: n // 2].tolist()), sorted(perm[n // 2:].tolist())
+    unseen = sorted(names.index(u) for u in preset.zero_shot)
+    seen = [i for i in range(n) if i not in unseen]
+    return base, novel, seen, unseen
+
+
+def _write_views(root: Path, names: list[str], preset: WorldSize, seed: int,
+                 jobs: list[tuple[int, str, int, str]]) -> None:
+    """Write the split lists and every protocol view named in ``_view_table``."""
+    views = _view_table(root, preset)
+    _write_labels(views["train"][1], names)
+    # Clips live in root/videos/; list paths are relative to the registry's video root.
+    video_root = _registry_split(root, protocol="standard").video_root
+    prefix = Path(os.path.relpath(root / VIDEOS_DIRNAME, video_root))
+    per_split: dict[str, list[tuple[str, int]]] = {"train": [], "val": [], "test": []}
+    for ci, split, _, rel in jobs:
+        per_split[split].append(((prefix / rel).as_posix(), ci))
+    for split, items in per_split.items():
+        _write_text(views[split][0], _fmt(items))
+
+    n = len(names)
+    for k in preset.shots:
+        for s in _few_shot_draws():
+            rng = np.random.default_rng([seed, 1000 + k, s or 1])
+            _write_text(views[f"few_shot_K{k}" + (f"_s{s}" if s else "")][0],
+                        _fmt(_few_shot(per_split["train"], n, k, rng)))
+
+    base, novel, seen, unseen = _class_splits(names, preset, seed)
+    _write_labels(views["b2n_test_base"][1], [names[i] for i in base])
+    _write_labels(views["b2n_test_novel"][1], [names[i] for i in novel])
+    base_train = _remap(per_split["train"], base)
+    for s in SPLIT_IDS:
+        rng = np.random.default_rng([seed, 3000 + s])
+        _write_text(views[f"b2n_train_s{s}"][0],
+                    _fmt(_few_shot(base_train, len(base), preset.b2n_shots, rng)))
+    _write_text(views["b2n_test_base"][0], _fmt(_remap(per_split["test"], base)))
+    _write_text(views["b2n_test_novel"][0], _fmt(_remap(per_split["test"], novel)))
+
+    _write_labels(views["zero_shot_train"][1], [names[i] for i in seen])
+    if views["zero_shot_val"][1] != views["zero_shot_train"][1]:
+        _write_labels(views["zero_shot_val"][1], [names[i] for i in seen])
+    _write_labels(views["zero_shot_test"][1], [names[i] for i in unseen])
+    _write_text(views["zero_shot_train"][0], _fmt(_remap(per_split["train"], seen)))
+    _write_text(views["zero_shot_val"][0], _fmt(_remap(per_split["val"], seen)))
+    _write_text(views["zero_shot_test"][0], _fmt(_remap(per_split["test"], unseen)))
+
+
+def _check_zero_shot(names: Sequence[str], unseen: Sequence[str]) -> None:
+    """Unseen classes must be new combinations of seen words, or zero-shot is unfair."""
+    missing = [u for u in unseen if u not in names]
+    if missing:
+        raise ValueError(f"zero-shot classes {missing} are not in the world's classes")
+    seen_words = {w for n in names if n not in unseen for w in n.split()}
+    for u in unseen:
+        new = [w for w in u.split() if w not in seen_words]
+        if new:
+            raise ValueError(f"zero-shot class {u!r} has words never seen in training {new}; "
+                             f"choose held-out classes that recombine seen words")
+
+
+def _world_info(root: Path, specs: list[ClassSpec], preset: WorldSize, seed: int,
+                params: dict, phash: str, generated: bool, seconds: float) -> WorldInfo:
+    names = [s.name for s in specs]
+    base, novel, seen, unseen = _class_splits(names, preset, seed)
+    counts = {"train": preset.n_train * len(names), "val": preset.n_val * len(names),
+              "test": preset.n_test * len(names)}
+    return WorldInfo(root, names, {s.name: s.family for s in specs}, counts,
+                     _view_table(root, preset), params, phash, generated, seconds,
+                     [names[i] for i in seen], [names[i] for i in unseen],
+                     [names[i] for i in base], [names[i] for i in novel],
+                     _registry_split(root, protocol="standard").video_root)
+
+
+def generate_video_world(root: str | os.PathLike, seed: int = 0, size: str = "default",
+                         height: int = 64, width: int = 64, fps: int = 8,
+                         workers: int = 1, progress: bool = False,
+                         overwrite: bool = False) -> WorldInfo:
+    """Write the synthetic video world into the dataset folder ``root``; describe it.
+
+    ``root`` is the dataset directory itself (``registry.dataset_dir("synthetic")`` by
+    convention): ``root/labels.csv``, ``root/train.txt``, ``root/videos/...``.
+    Idempotent: a ``manifest.json`` records the parameters and their hash; when it matches
+    and says the world is complete, nothing is redone. An interrupted run resumes (clips
+    are written atomically, so existing ones are complete). A different world already in
+    ``root`` is an error unless ``overwrite``; then its clips are removed first.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
+    preset = SIZES[size]
+    root = Path(root).resolve()
+    specs = build_classes(preset.classes)
+    names = [s.name for s in specs]
+    _check_zero_shot(names, preset.zero_shot)
+    params = _params(size, seed, height, width, fps, preset)
+    phash = _hash(params)
+    manifest = root / "manifest.json"
+    if manifest.exists():
+        old = json.loads(manifest.read_text())
+        if old.get("param_hash") == phash and old.get("complete"):
+            return _world_info(root, specs, preset, seed, params, phash, False, 0.0)
+        if old.get("param_hash") != phash:
+            if not overwrite:
+                old_p = old.get("params", {})
+                raise FileExistsError(
+                    f"{root} holds a synthetic world with other parameters (size "
+                    f"{old_p.get('size')!r}, seed {old_p.get('seed')}); pass overwrite=True "
+                    f"(--overwrite) or choose another root")
+            import shutil
+
+            shutil.rmtree(root / VIDEOS_DIRNAME, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"params": params, "param_hash": phash,
+                                    "complete": False}, indent=1))
+    start = time.perf_counter()
+    jobs = _video_jobs(specs, preset)
+    work = [(str(root), specs[ci], specs, seed, ci, split, vi, rel, height, width,
+             preset.frames, fps) for ci, split, vi, rel in jobs]
+    _run_jobs(work, workers, progress)
+    _write_views(root, names, preset, seed, jobs)
+    seconds = time.perf_counter() - start
+    tmp = manifest.with_name("manifest.json.part")
+    tmp.write_text(json.dumps({"params": params, "param_hash": phash, "complete": True,
+                               "classes": names, "seconds": round(seconds, 2)}, indent=1))
+    os.replace(tmp, manifest)
+    return _world_info(root, specs, preset, seed, params, phash, True, seconds)
+
+
+# --------------------------------------------------------------------------------------
+# Image-caption pairs (the stand-in for CLIP's web pretraining)
+# --------------------------------------------------------------------------------------
+
+_POSITIONS: dict[str, tuple[float, float]] = {
+    "on the left": (0.25, 0.5), "on the right": (0.75, 0.5), "at the top": (0.5, 0.25),
+    "at the bottom": (0.5, 0.75), "in the center": (0.5, 0.5),
+}
+#: Fraction of the captions per kind: a single object, two objects, a motion streak.
+_CAPTION_KINDS = (("single", 0.6), ("pair", 0.15), ("streak", 0.25))
+
+
+def render_caption_image(rng: np.random.Generator, image_size: int = 64
+                         ) -> tuple[np.ndarray, str]:
+    """One still image and its caption.
+
+    Stills ground the appearance words (colours, shapes, positions, "two"). Direction words
+    are grounded the way a photograph shows motion: a fading streak behind the object,
+    captioned "a photo of a red square moving left". Temporal words (growing, appearing,
+    approaching, clockwise, ...) are deliberately *not* in the captions: only video
+    training can teach them, which is what the chapters measure.
+    """
+    kinds, probs = zip(*_CAPTION_KINDS)
+    kind = kinds[int(rng.choice(len(kinds), p=np.array(probs)))]
+    colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
+    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    nz = _draw_nuisance(rng, image_size, image_size, (1, 1))
+    scale = float(image_size)
+    yy, xx = np.mgrid[0:image_size, 0:image_size].astype(np.float32)
+    xx, yy = xx[None] + 0.5, yy[None] + 0.5
+    canvas = (nz.background + nz.noise[0])[None].copy()
+    col = np.array(COLOURS[colour], np.float32) + nz.colour_jitter
+    one = lambda v: np.full((1, 1, 1), v, np.float32)  # noqa: E731
+    r = nz.radius * scale
+    if kind == "single":
+        pos = list(_POSITIONS)[int(rng.integers(len(_POSITIONS)))]
+        px, py = _POSITIONS[pos]
+        px, py = px + rng.uniform(-0.08, 0.08), py + rng.uniform(-0.08, 0.08)
+        mask = _shape_mask(shape, xx, yy, one(px * scale), one(py * scale), one(r),
+                           one(nz.angle0))
+        _paint(canvas, mask, col)
+        return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} {pos}"
+    if kind == "pair":
+        close = bool(rng.integers(2))
+        sep = (2.4 * nz.radius if close else 0.55) * scale
+        c, s = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
+        for sign in (-1, 1):
+            mask = _shape_mask(shape, xx, yy, one(scale / 2 + sign * sep / 2 * c),
+                               one(scale / 2 + sign * sep / 2 * s), one(r), one(nz.angle0))
+            _paint(canvas, mask, col)
+        where = "close together" if close else "far apart"
+        return _to_uint8(canvas[0]), f"a photo of two {colour} {shape}s {where}"
+    direction = DIRECTIONS[int(rng.integers(len(DIRECTIONS)))]
+    step = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction]
+    span = 0.4 * scale
+    x_end = scale / 2 + step[0] * span / 2
+    y_end = scale / 2 + step[1] * span / 2
+    bg = canvas.copy()
+    for i, alpha in enumerate(np.linspace(0.15, 1.0, 6)):  # oldest, faintest first
+        back = (5 - i) / 5 * span
+        mask = _shape_mask(shape, xx, yy, one(x_end - step[0] * back),
+                           one(y_end - step[1] * back), one(r), one(nz.angle0))
+        blend = alpha * col + (1 - alpha) * bg
+        np.copyto(canvas, blend, where=mask[..., None])
+    return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} moving {direction}"
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 4000,
+                            image_size: int = 64, progress: bool = False) -> Path:
+    """Write ``n`` captioned stills to ``root/image_captions_<hash>.npz``; return the path.
+
+    The file holds ``images`` (uint8, N x S x S x 3) and ``captions`` (unicode array); a
+    ``captions.csv``-style text copy is not needed because ``load_image_captions`` reads
+    it without pickle. Reuses the file when the same parameters were generated before.
+    """
+    if image_size % 2 or image_size < 16:
+        raise ValueError(f"image_size must be even and >= 16, got {image_size}")
+    params = {"kind": "image_captions", "version": 1, "seed": seed, "n": n,
+              "image_size": image_size}
+    out = Path(root).resolve() / f"image_captions_{_hash(params)}.npz"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    images = np.empty((n, image_size, image_size, 3), np.uint8)
+    captions: list[str] = []
+    it: Iterable[int] = range(n)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="captioned stills", unit="img")
+    for i in it:
+        images[i], cap = render_caption_image(np.random.default_rng([seed, 7, i]), image_size)
+        captions.append(cap)
+    tmp = out.with_name(out.name + ".part.npz")
+    np.savez(tmp, images=images, captions=np.array(captions), params=json.dumps(params))
+    os.replace(tmp, out)
+    return out
+
+
+def load_image_captions(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """Images (uint8 N x S x S x 3) and captions written by ``generate_image_captions``."""
+    with np.load(path, allow_pickle=False) as data:
+        return data["images"], [str(c) for c in data["captions"]]
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tcclip.data.synthetic --root DIR [--size tiny] [--captions N]``."""
+    parser = argparse.ArgumentParser(prog="python -m tcclip.data.synthetic",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", required=True, help="output folder of the world")
+    parser.add_argument("--size", default="default", choices=sorted(SIZES))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--height", type=int, default=64)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="processes for encoding")
+    parser.add_argument("--captions", type=int, default=0,
+                        help="also write this many captioned stills (0: none)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a world generated with other parameters")
+    args = parser.parse_args(argv)
+    info = generate_video_world(args.root, seed=args.seed, size=args.size,
+                                height=args.height, width=args.width, workers=args.workers,
+                                progress=True, overwrite=args.overwrite)
+    state = f"generated in {info.seconds:.1f}s" if info.generated else "already up to date"
+    print(f"{info.root}: {len(info.classes)} classes, {info.counts} clips, {state}")
+    if args.captions:
+        path = generate_image_captions(args.root, seed=args.seed, n=args.captions,
+                                       image_size=args.height, progress=True)
+        print(f"captioned stills: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Shared fixtures: a tiny CLIP with random (seeded) weights saved in open_clip's layout."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+CLASSNAMES = ["ApplyEyeMakeup", "walking_the_dog", "a red square moving left", "jump", "Bowling"]
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_path(tmp_path_factory):
+    import open_clip
+
+    from tcclip.models.backbone import register_tiny_configs
+
+    register_tiny_configs()
+    torch.manual_seed(0)
+    model = open_clip.create_model("TC-Tiny", pretrained=None, force_quick_gelu=True, load_weights=False)
+    # random init leaves some tensors at exactly 0/1 (biases, LN); perturb everything so that
+    # a wrongly wired parameter cannot hide behind a neutral value
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    path = tmp_path_factory.mktemp("clip") / "tiny_clip.pt"
+    torch.save(model.state_dict(), path)
+    return str(path)
+
+
+@pytest.fixture
+def classnames():
+    return list(CLASSNAMES)
+
+
+def make_video(batch=2, frames=8, size=64, dtype=torch.float64, seed=0):
+    # drawn in float64 and cast, so that every dtype gets the same video
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, frames, 3, size, size, generator=g, dtype=torch.float64).to(dtype)

@@ -1,0 +1,155 @@
+"""Checkpoints: the reference release's layout, this project's own files, WiSE-FT, bad files."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+import tcclip
+from tcclip.checkpoint import NOT_BLENDED, CheckpointError, read_checkpoint
+
+from conftest import make_video
+
+WIDTH = 128
+
+
+def build(path, classnames, **opts):
+    return tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=path, num_frames=8, num_context=16, **opts).double().eval()
+
+
+def fine_tuned(path, classnames, seed=1, **opts):
+    """A model whose every weight moved away from CLIP, standing in for a trained one."""
+    model = build(path, classnames, **opts)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name != "text.token_embedding.weight":  # never trained (see TextEncoder.embed_prompts)
+                p.add_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.05)
+    return model
+
+
+def reference_layout(model, dtype=torch.float16):
+    """The reference release's .pth, as spec section 6 describes it."""
+    ref = {}
+    for key, value in model.state_dict().items():
+        if key == "text.token_embedding.weight":
+            continue  # not in the released files
+        key = re.sub(r"^visual\.", "image_encoder.", key)
+        key = re.sub(r"^prompt_generator\.", "text_encoder.prompt_generation_layer.0.", key)
+        key = re.sub(r"^text\.", "text_encoder.", key)
+        value = value.to(dtype) if value.is_floating_point() else value
+        split = re.match(r"^(image_encoder\..*\.attn)\.in_proj_(weight|bias)$", key)
+        if split:
+            for part, chunk in zip("qkv", value.chunk(3, dim=0)):
+                ref[f"module.{split.group(1)}.{part}_proj.{split.group(2)}"] = chunk.clone()
+            continue
+        ref[f"module.{key}"] = value
+    # stale class-name embeddings of the training classes (400 of them in the real files)
+    ref["module.prompt_learner.token_prefix"] = torch.randn(7, 1, WIDTH).to(dtype)
+    ref["module.prompt_learner.token_suffix"] = torch.randn(7, 25, WIDTH).to(dtype)
+    config = OmegaConf.create({"trainer": {"name": "tc_clip"}, "num_frames": 16, "lr": 8e-6})
+    return {"model": ref, "epoch": 9, "max_accuracy": 54.2, "config": config}
+
+
+def test_reference_checkpoint_loads_and_changes_outputs(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames)
+    path = tmp_path / "best.pth"
+    torch.save(reference_layout(trained, dtype=torch.float64), path)
+    fresh = build(tiny_clip_path, classnames)
+    video = make_video()
+    with torch.no_grad():
+        before = fresh(video)
+        extra = tcclip.load_checkpoint(fresh, path)
+        after = fresh(video)
+        expected = trained(video)
+    assert extra["epoch"] == 9 and extra["max_accuracy"] == 54.2
+    assert not torch.allclose(before, after, atol=1e-3)
+    torch.testing.assert_close(after, expected, rtol=0, atol=1e-12)
+
+
+def test_reference_checkpoint_in_float16(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames)
+    path = tmp_path / "best_fp16.pth"
+    torch.save(reference_layout(trained, dtype=torch.float16), path)
+    fresh = build(tiny_clip_path, classnames)
+    tcclip.load_checkpoint(fresh, path)
+    for name, value in fresh.state_dict().items():
+        if name != "text.token_embedding.weight":
+            torch.testing.assert_close(value, trained.state_dict()[name].half().double(), rtol=0, atol=0, msg=name)
+
+
+def test_wise_ft_blends_exactly(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames)
+    path = tmp_path / "best.pth"
+    torch.save(reference_layout(trained, dtype=torch.float64), path)
+    model = build(tiny_clip_path, classnames)
+    clip_weights = {k: v.clone() for k, v in model.state_dict().items()}
+    tcclip.load_checkpoint(model, path, wise_ft=0.7)
+    kept = 0
+    for name, value in model.state_dict().items():
+        ft = trained.state_dict()[name]
+        if NOT_BLENDED.search(name):
+            kept += 1
+            torch.testing.assert_close(value, ft, rtol=0, atol=0, msg=name)
+        elif value.is_floating_point():
+            torch.testing.assert_close(value, 0.3 * clip_weights[name] + 0.7 * ft, rtol=0, atol=1e-15, msg=name)
+    n_bias = len(model.visual.transformer.resblocks) - 1
+    assert kept == n_bias + 1 + len(dict(model.prompt_generator.named_parameters()))
+    with pytest.raises(CheckpointError, match="fresh model"):
+        tcclip.load_checkpoint(model, path, wise_ft=0.7)  # the model is no longer CLIP
+
+
+def test_own_checkpoint_roundtrip(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames)
+    path = tcclip.save_checkpoint(tmp_path / "run" / "last.pt", trained, epoch=3)
+    assert not list(path.parent.glob("*.tmp"))  # no temporary left behind
+    payload = torch.load(path, weights_only=True)  # loadable without unpickling code
+    assert payload["build_args"]["name"] == "tc_clip" and payload["epoch"] == 3
+    fresh = build(tiny_clip_path, classnames)
+    tcclip.load_checkpoint(fresh, path)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(make_video()), trained(make_video()), rtol=0, atol=0)
+
+
+def test_wrong_shape_names_the_keys(tiny_clip_path, classnames, tmp_path):
+    joint = fine_tuned(tiny_clip_path, classnames, positional_embedding="joint")
+    path = tmp_path / "joint.pth"
+    torch.save(reference_layout(joint), path)
+    with pytest.raises(CheckpointError, match=r"visual\.positional_embedding: checkpoint \(8, 65, 128\)"):
+        tcclip.load_checkpoint(build(tiny_clip_path, classnames), path)
+
+
+def test_missing_and_unexpected_keys_are_named(tiny_clip_path, classnames, tmp_path):
+    payload = reference_layout(fine_tuned(tiny_clip_path, classnames))
+    del payload["model"]["module.image_encoder.ln_post.weight"]
+    payload["model"]["module.image_encoder.extra_head.weight"] = torch.zeros(3)
+    torch.save(payload, tmp_path / "bad.pth")
+    model = build(tiny_clip_path, classnames)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError) as err:
+        tcclip.load_checkpoint(model, tmp_path / "bad.pth")
+    assert "visual.ln_post.weight" in str(err.value) and "visual.extra_head.weight" in str(err.value)
+    for k, v in model.state_dict().items():  # never a partial load
+        assert torch.equal(v, before[k])
+    # a model without VP cannot take a TC-CLIP checkpoint silently
+    with pytest.raises(CheckpointError, match="prompt_generator"):
+        tcclip.load_checkpoint(build(tiny_clip_path, classnames, video_prompting=False), tmp_path / "bad.pth")
+
+
+class NotAWeight:
+    def __reduce__(self):
+        return (print, ("this would run on load",))
+
+
+def test_pickled_code_is_refused_unless_trusted(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames)
+    path = tmp_path / "suspicious.pth"
+    torch.save({"model": trained.state_dict(), "hook": NotAWeight()}, path)
+    with pytest.raises(CheckpointError, match="trust_pickle=True"):
+        read_checkpoint(path)
+    fresh = build(tiny_clip_path, classnames)
+    tcclip.load_checkpoint(fresh, path, trust_pickle=True)  # the user said so
+    with pytest.raises(FileNotFoundError):
+        read_checkpoint(tmp_path / "nope.pth")

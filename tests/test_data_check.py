@@ -1,0 +1,85 @@
+"""check_dataset: finds missing, empty, corrupt files and label problems; writes reports."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tcclip.data.check import check_dataset, main
+from tcclip.data.decoding import write_video
+
+
+def clip(num_frames: int, height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (num_frames, height, width, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("check")
+    videos = root / "videos"
+    write_video(videos / "a/one.mp4", clip(12))
+    write_video(videos / "b/two words.mp4", clip(20, height=32, width=24, seed=1))
+    write_video(videos / "b/short.mp4", clip(4, seed=2))
+    write_video(videos / "unlisted.mp4", clip(3, seed=3))
+    (videos / "a/empty.mp4").write_bytes(b"")
+    (videos / "a/broken.mp4").write_bytes(b"\x00\x01garbage" * 40)
+    labels = root / "labels.csv"
+    labels.write_text("id,name\n0,alpha\n1,beta\n2,gamma\n")
+    good = root / "good.txt"
+    good.write_text("a/one.mp4 0\nb/two words.mp4 1\nb/short.mp4 1\n")
+    bad = root / "bad.txt"
+    bad.write_text("a/one.mp4 0\na/empty.mp4 0\na/broken.mp4 1\na/gone.mp4 1\nb/short.mp4 5\na/one.mp4 0\n")
+    return {"root": root, "videos": videos, "labels": labels, "good": good, "bad": bad}
+
+
+def test_clean_dataset_passes_with_statistics(dataset, tmp_path):
+    report = check_dataset(dataset["good"], dataset["videos"], dataset["labels"], num_workers=2, num_frames=8,
+                           report_path=tmp_path / "report")
+    assert report["ok"] is True
+    assert report["num_entries"] == 3 and report["decodable"] == 3
+    assert report["frame_counts"] == {"min": 4, "median": 12, "max": 20, "mean": 12.0}
+    assert report["heights"]["max"] == 32 and report["widths"]["min"] == 24
+    assert report["shorter_than_num_frames"]["count"] == 1
+    assert report["classes_without_videos"] == ["gamma"]
+    assert report["unlisted_video_files"] == 3  # unlisted.mp4, and empty / broken (in bad.txt only)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["ok"] is True and saved["num_entries"] == 3
+    assert "verdict:     OK" in (tmp_path / "report.txt").read_text()
+
+
+def test_every_problem_is_reported(dataset):
+    report = check_dataset(dataset["bad"], dataset["videos"], dataset["labels"], num_workers=2)
+    assert report["ok"] is False
+    assert [item["path"].split("/")[-1] for item in report["missing"]] == ["gone.mp4"]
+    assert [item["path"].split("/")[-1] for item in report["empty"]] == ["empty.mp4"]
+    assert [item["line"] for item in report["corrupt"]] == [3]
+    assert len(report["label_errors"]) == 1 and ":5:" in report["label_errors"][0]
+    assert report["duplicates"] == ["a/one.mp4"]
+
+
+def test_unreadable_text_files_are_reported_not_raised(dataset, tmp_path):
+    broken_list = tmp_path / "list.txt"
+    broken_list.write_text("a/one.mp4 zero\n")
+    report = check_dataset(broken_list, dataset["videos"], tmp_path / "absent.csv")
+    assert report["ok"] is False and report["list_errors"] and report["label_errors"]
+
+
+def test_cli_exit_status_and_outputs(dataset, tmp_path, capsys):
+    out = tmp_path / "cli"
+    status = main([str(dataset["good"]), str(dataset["videos"]), str(dataset["labels"]), "--out", str(out),
+                   "--workers", "1"])
+    assert status == 0 and (tmp_path / "cli.json").exists() and (tmp_path / "cli.txt").exists()
+    assert "verdict" in capsys.readouterr().out
+    assert main([str(dataset["bad"]), str(dataset["videos"]), str(dataset["labels"]), "--out", str(out)]) == 1
+
+
+def test_cli_resolves_registered_datasets(dataset, tmp_path):
+    root = tmp_path / "data"
+    (root / "synthetic").mkdir(parents=True)
+    (root / "synthetic/videos").symlink_to(dataset["videos"])
+    (root / "synthetic/labels.csv").write_text(dataset["labels"].read_text())
+    (root / "synthetic/val.txt").write_text(dataset["good"].read_text())
+    status = main(["--dataset", "synthetic", "--subset", "val", "--root", str(root), "--out", str(tmp_path / "r")])
+    assert status == 0
+    assert json.loads((tmp_path / "r.json").read_text())["list_file"].endswith("synthetic/val.txt")

@@ -1,0 +1,416 @@
+"""The synthetic world: determinism, the meaning of each class family, and the split views.
+
+The class-family tests measure the rendered content (centroids, areas, colours) rather than
+comparing to stored outputs, so a renderer that draws the wrong thing fails them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tcclip.data import registry
+from tcclip.data import synthetic as S
+
+decord = pytest.importorskip("decord")
+
+H = W = 64
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _colour_mask(frames: np.ndarray, colour: str, tol: float = 70.0) -> np.ndarray:
+    """(T, H, W) pixels near a class colour. Backgrounds/distractors are muted, so no
+    pixel of theirs is this close to a saturated class colour."""
+    ref = np.array(S.COLOURS[colour], np.float32)
+    return np.linalg.norm(frames.astype(np.float32) - ref, axis=-1) < tol
+
+
+def _centroids(mask: np.ndarray) -> np.ndarray:
+    """(T, 2) x, y centroid of a (T, H, W) mask; NaN where empty."""
+    yy, xx = np.mgrid[0:mask.shape[1], 0:mask.shape[2]]
+    area = mask.sum(axis=(1, 2)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = (mask * xx).sum(axis=(1, 2)) / area
+        cy = (mask * yy).sum(axis=(1, 2)) / area
+    return np.stack([cx, cy], 1)
+
+
+def _slope(values: np.ndarray) -> float:
+    t = np.arange(len(values), dtype=float)
+    return float(np.polyfit(t, values, 1)[0])
+
+
+def _read_list(path: Path) -> list[tuple[str, int]]:
+    out = []
+    for line in path.read_text().splitlines():
+        rel, label = line.rsplit(" ", 1)
+        out.append((rel, int(label)))
+    return out
+
+
+def _read_labels(path: Path) -> list[str]:
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["id", "name"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(len(rows) - 1))
+    return [r[1] for r in rows[1:]]
+
+
+def _decode(path: Path) -> np.ndarray:
+    vr = decord.VideoReader(str(path))
+    return vr.get_batch(list(range(len(vr)))).asnumpy()
+
+
+SPECS = {s.name: s for s in S.build_classes()}
+SEEDS = range(6)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> S.WorldInfo:
+    """The tiny world, placed where the registry looks for ``synthetic`` under a root."""
+    root = tmp_path_factory.mktemp("data")
+    info = S.generate_video_world(root / "synthetic", seed=0, size="tiny")
+    assert info.generated
+    return info
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def test_render_is_deterministic_and_seed_dependent() -> None:
+    spec = SPECS["a red square moving left"]
+    a = S.render_video(spec, np.random.default_rng(3))
+    b = S.render_video(spec, np.random.default_rng(3))
+    c = S.render_video(spec, np.random.default_rng(4))
+    assert a.dtype == np.uint8 and a.ndim == 4 and a.shape[1:] == (H, W, 3)
+    assert np.array_equal(a, b)
+    assert a.shape != c.shape or not np.array_equal(a, c)
+
+
+def test_nuisance_varies_within_a_class() -> None:
+    """Clip length, background and position change from clip to clip of one class."""
+    clips = [S.render_video(SPECS["a red circle staying still"], s) for s in SEEDS]
+    assert len({c.shape[0] for c in clips}) > 1
+    assert all(12 <= c.shape[0] <= 24 for c in clips)
+    backgrounds = [c[0, 0, 0].astype(int) for c in clips]
+    assert max(np.abs(b - backgrounds[0]).max() for b in backgrounds) > 5
+    cents = [np.nanmean(_centroids(_colour_mask(c, "red")), 0) for c in clips]
+    assert np.ptp(np.array(cents)[:, 0]) > 5
+
+
+@pytest.mark.parametrize("name", [n for n, s in SPECS.items() if s.reverse_of])
+def test_reversed_time_pairs_are_exact_reverses(name: str) -> None:
+    spec = SPECS[name]
+    for seed in SEEDS[:3]:
+        a = S.render_video(spec, seed)
+        b = S.render_video(SPECS[spec.reverse_of], seed)
+        assert np.array_equal(a, b[::-1])
+        assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", [n for n, s in SPECS.items() if s.action == "move"])
+def test_moving_classes_move_in_their_direction(name: str) -> None:
+    spec = SPECS[name]
+    axis = 0 if spec.direction in ("left", "right") else 1
+    sign = -1 if spec.direction in ("left", "up") else 1
+    for seed in SEEDS:
+        c = _centroids(_colour_mask(S.render_video(spec, seed), spec.colour))
+        assert not np.isnan(c).any()
+        assert sign * _slope(c[:, axis]) > 0.3, (seed, c[:, axis])
+        assert abs(_slope(c[:, 1 - axis])) < 0.15
+
+
+def test_fast_moves_further_than_slow() -> None:
+    for seed in SEEDS:
+        dist = {}
+        for speed in ("slowly", "quickly"):
+            spec = SPECS[f"a green triangle moving right {speed}"]
+            c = _centroids(_colour_mask(S.render_video(spec, seed), "green"))
+            dist[speed] = c[-1, 0] - c[0, 0]
+        assert dist["quickly"] > 2 * dist["slowly"] > 0
+
+
+def test_static_classes_stay_still() -> None:
+    for name in (n for n, s in SPECS.items() if s.family == "appearance"):
+        spec = SPECS[name]
+        c = _centroids(_colour_mask(S.render_video(spec, 1), spec.colour))
+        assert np.nanmax(np.ptp(c, axis=0)) < 1.0, name
+
+
+def test_size_appear_colour_and_two_object_events() -> None:
+    for seed in SEEDS:
+        area = _colour_mask(S.render_video(SPECS["a red circle growing"], seed), "red").sum((1, 2))
+        assert area[-1] > 3 * area[0] > 0 and _slope(area) > 0
+        area = _colour_mask(S.render_video(SPECS["a blue square appearing"], seed),
+                            "blue").sum((1, 2))
+        assert area[0] == 0 and area[-1] > 20
+        v = S.render_video(SPECS["a circle changing from red to blue"], seed)
+        red, blue = _colour_mask(v, "red").sum((1, 2)), _colour_mask(v, "blue").sum((1, 2))
+        assert red[0] > 20 and blue[0] == 0 and red[-1] == 0 and blue[-1] > 20
+        m = _colour_mask(S.render_video(SPECS["two green circles approaching each other"],
+                                        seed), "green")
+        yy, xx = np.mgrid[0:H, 0:W]
+        spread = [np.hypot(xx[f].std(), yy[f].std()) for f in m]
+        assert spread[-1] < 0.75 * spread[0]
+
+
+def _triangle_orientation(mask: np.ndarray) -> np.ndarray:
+    """Per-frame orientation (radians, x right / y down) from the 3-fold complex moment,
+    unwrapped over time so a steady rotation gives a monotone curve."""
+    yy, xx = np.mgrid[0:mask.shape[1], 0:mask.shape[2]]
+    c = _centroids(mask)
+    z = (xx[None] - c[:, 0, None, None]) + 1j * (yy[None] - c[:, 1, None, None])
+    m3 = (mask * z ** 3).sum(axis=(1, 2))
+    return np.unwrap(np.angle(m3)) / 3
+
+
+def test_rotation_turns_the_named_way() -> None:
+    for seed in SEEDS:
+        for name, sign in (("a yellow triangle rotating clockwise", 1),
+                           ("a yellow triangle rotating counterclockwise", -1)):
+            m = _colour_mask(S.render_video(SPECS[name], seed), "yellow")
+            area = m.sum((1, 2))
+            assert np.ptp(area) < 0.2 * area.mean()
+            turn = np.degrees(_triangle_orientation(m))
+            assert 50 < sign * (turn[-1] - turn[0]) < 110, (name, seed)
+
+
+def test_unknown_names_and_odd_sizes_fail_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="pick from"):
+        S.build_classes(["a purple circle"])
+    with pytest.raises(ValueError, match="even"):
+        S.render_video(SPECS["a red circle growing"], 0, height=63)
+
+
+# ----------------------------------------------------------------------------- the world on disk
+
+
+def test_world_files_decode_with_decord(world: S.WorldInfo) -> None:
+    lo, hi = S.SIZES["tiny"].frames
+    for split in ("train", "val", "test"):
+        items = _read_list(world.views[split][0])
+        assert len(items) == world.counts[split]
+        for rel, _ in items[:: max(1, len(items) // 12)]:
+            vr = decord.VideoReader(str(world.video_root / rel))
+            assert lo <= len(vr) <= hi
+            assert vr[0].shape == (H, W, 3)
+
+
+def test_decoded_clips_keep_the_class_meaning(world: S.WorldInfo) -> None:
+    """After lossy H.264 the direction of motion and growth are still measurable."""
+    names = _read_labels(world.views["train"][1])
+    for rel, label in _read_list(world.views["train"][0]):
+        spec = SPECS[names[label]]
+        if spec.action not in ("move", "grow") or not rel.endswith(("0000.mp4", "0005.mp4")):
+            continue
+        frames = _decode(world.video_root / rel)
+        mask = _colour_mask(frames, spec.colour)
+        if spec.action == "move":
+            sign = -1 if spec.direction == "left" else 1
+            assert sign * _slope(_centroids(mask)[:, 0]) > 0.3, rel
+        else:
+            sign = -1 if spec.reverse_of else 1
+            assert sign * _slope(mask.sum((1, 2)).astype(float)) > 0, rel
+
+
+def test_world_is_deterministic_across_runs_and_workers(world: S.WorldInfo,
+                                                         tmp_path: Path) -> None:
+    other = S.generate_video_world(tmp_path / "again", seed=0, size="tiny", workers=2)
+    for split in ("train", "test"):
+        for rel, _ in _read_list(world.views[split][0]):
+            a = (world.video_root / rel).read_bytes()
+            assert a == (other.video_root / rel).read_bytes(), rel
+    for view, (lst, lab) in world.views.items():
+        assert lst.read_text() == other.views[view][0].read_text(), view
+        assert lab.read_text() == other.views[view][1].read_text(), view
+    rel = _read_list(world.views["test"][0])[0][0]
+    assert np.array_equal(_decode(world.video_root / rel), _decode(other.video_root / rel))
+
+
+def test_rerun_is_a_no_op_and_other_params_need_overwrite(world: S.WorldInfo) -> None:
+    start = time.perf_counter()
+    again = S.generate_video_world(world.root, seed=0, size="tiny")
+    assert not again.generated and time.perf_counter() - start < 1.0
+    assert again.param_hash == world.param_hash
+    with pytest.raises(FileExistsError, match="overwrite"):
+        S.generate_video_world(world.root, seed=1, size="tiny")
+    manifest = json.loads((world.root / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["param_hash"] == world.param_hash
+
+
+def test_interrupted_generation_resumes(tmp_path: Path, world: S.WorldInfo) -> None:
+    """Copy the world, drop a clip and mark it incomplete: only that clip is redone."""
+    import shutil
+
+    root = tmp_path / "w"
+    shutil.copytree(world.root, root)
+    video_root = root / world.video_root.relative_to(world.root)
+    rel = _read_list(world.views["val"][0])[3][0]
+    (video_root / rel).unlink()
+    manifest = root / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["complete"] = False
+    manifest.write_text(json.dumps(data))
+    kept = video_root / _read_list(world.views["val"][0])[0][0]
+    mtime = kept.stat().st_mtime_ns
+    info = S.generate_video_world(root, seed=0, size="tiny")
+    assert info.generated
+    assert (video_root / rel).read_bytes() == (world.video_root / rel).read_bytes()
+    assert kept.stat().st_mtime_ns == mtime
+    assert not list(root.rglob("*.part"))
+
+
+def test_labels_and_standard_lists(world: S.WorldInfo) -> None:
+    names = _read_labels(world.root / registry.LABELS_FILENAME)
+    assert names == world.classes == list(S.SIZES["tiny"].classes)
+    preset = S.SIZES["tiny"]
+    for split, n in (("train", preset.n_train), ("val", preset.n_val), ("test", preset.n_test)):
+        items = _read_list(world.views[split][0])
+        counts = np.bincount([lab for _, lab in items], minlength=len(names))
+        assert (counts == n).all()
+        for rel, lab in items:
+            assert Path(rel).parent.name == S.class_dir_name(names[lab])
+            assert (world.video_root / rel).is_file()
+    sets = [{r for r, _ in _read_list(world.views[s][0])} for s in ("train", "val", "test")]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+
+
+def test_few_shot_lists(world: S.WorldInfo) -> None:
+    train = set(_read_list(world.views["train"][0]))
+    n = len(world.classes)
+    for k in registry.FEW_SHOT_SHOTS:
+        draws = []
+        keys = [v for v in world.views if v == f"few_shot_K{k}" or
+                v.startswith(f"few_shot_K{k}_s")]
+        assert keys
+        for key in keys:
+            lst, lab = world.views[key]
+            assert lab == world.root / registry.LABELS_FILENAME
+            items = _read_list(lst)
+            assert set(items) <= train and len(set(items)) == len(items)
+            assert (np.bincount([l for _, l in items], minlength=n) == k).all()
+            draws.append(frozenset(items))
+        if k < S.SIZES["tiny"].n_train and len(keys) > 1:
+            assert len(set(draws)) > 1  # different seeds per draw
+
+
+def test_base_to_novel_lists(world: S.WorldInfo) -> None:
+    base = _read_labels(world.views["b2n_test_base"][1])
+    novel = _read_labels(world.views["b2n_test_novel"][1])
+    assert base == world.base_classes and novel == world.novel_classes
+    assert not set(base) & set(novel) and sorted(base + novel) == sorted(world.classes)
+    names = world.classes
+    train = {(r, names[l]) for r, l in _read_list(world.views["train"][0])}
+    test = {(r, names[l]) for r, l in _read_list(world.views["test"][0])}
+    for s in registry.SPLIT_IDS:
+        items = _read_list(world.views[f"b2n_train_s{s}"][0])
+        assert {(r, base[l]) for r, l in items} <= train
+        counts = np.bincount([l for _, l in items], minlength=len(base))
+        assert (counts == S.SIZES["tiny"].b2n_shots).all()
+    for side, labels in (("base", base), ("novel", novel)):
+        items = {(r, labels[l]) for r, l in _read_list(world.views[f"b2n_test_{side}"][0])}
+        assert items == {(r, n) for r, n in test if n in labels}
+
+
+def test_zero_shot_split_recombines_seen_words(world: S.WorldInfo) -> None:
+    seen = _read_labels(world.views["zero_shot_train"][1])
+    unseen = _read_labels(world.views["zero_shot_test"][1])
+    assert seen == world.zero_shot_seen and unseen == world.zero_shot_unseen
+    assert unseen and not set(seen) & set(unseen)
+    words = {w for n in seen for w in n.split()}
+    for name in unseen:
+        assert set(name.split()) <= words, name
+    names = world.classes
+    test = {(r, names[l]) for r, l in _read_list(world.views["test"][0])}
+    got = {(r, unseen[l]) for r, l in _read_list(world.views["zero_shot_test"][0])}
+    assert got == {(r, n) for r, n in test if n in unseen}
+    for r, l in _read_list(world.views["zero_shot_train"][0]):
+        assert Path(r).parent.name == S.class_dir_name(seen[l])
+
+
+def test_default_zero_shot_is_a_latin_square_of_compositions() -> None:
+    """Default hold-out: each colour and each direction held out once among the motions,
+    every held-out word still seen in training."""
+    preset = S.SIZES["default"]
+    specs = S.build_classes(preset.classes)
+    assert len(specs) == 40
+    held = [SPECS[n] for n in preset.zero_shot]
+    motion = [s for s in held if s.family == "motion"]
+    assert sorted(s.colour for s in motion) == sorted(S.COLOURS)
+    assert sorted(s.direction for s in motion) == sorted(S.DIRECTIONS)
+    S._check_zero_shot([s.name for s in specs], preset.zero_shot)  # raises when unfair
+    with pytest.raises(ValueError, match="never seen"):
+        S._check_zero_shot(["a red circle", "a blue square"], ["a blue square"])
+    assert set(S.CLASS_FAMILIES) == {s.family for s in specs}
+
+
+def test_registry_finds_the_world(world: S.WorldInfo) -> None:
+    """Every view is where ``get_split`` (with the default ``root`` lookup) says, and exists."""
+    root = world.root.parent
+    asks = {s: dict(protocol="standard", subset=s) for s in ("train", "val", "test")}
+    asks.update({f"zero_shot_{s}": dict(protocol="zero_shot", subset=s)
+                 for s in ("train", "val", "test")})
+    asks["b2n_train_s2"] = dict(protocol="base2novel", split=2)
+    asks["b2n_test_novel"] = dict(protocol="base2novel", subset="test", classes="novel")
+    asks["few_shot_K8"] = dict(protocol="few_shot", shots=8)
+    for view, kwargs in asks.items():
+        key = view if view in world.views else f"{view}_s1"
+        paths = registry.get_split("synthetic", root=root, **kwargs)  # raises if missing
+        assert (paths.list_file, paths.label_file) == world.views[key], view
+        assert paths.video_root == world.video_root
+
+
+def test_cli_reports_an_up_to_date_world(world: S.WorldInfo,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert S.main(["--root", str(world.root), "--size", "tiny"]) == 0
+    assert "already up to date" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- image captions
+
+
+def test_image_captions_are_deterministic_and_grounded(tmp_path: Path) -> None:
+    p1 = S.generate_image_captions(tmp_path / "a", seed=0, n=150)
+    p2 = S.generate_image_captions(tmp_path / "b", seed=0, n=150)
+    assert p1.name == p2.name and S.generate_image_captions(tmp_path / "a", n=150) == p1
+    im1, cap1 = S.load_image_captions(p1)
+    im2, cap2 = S.load_image_captions(p2)
+    assert np.array_equal(im1, im2) and cap1 == cap2
+    assert im1.shape == (150, 64, 64, 3) and im1.dtype == np.uint8
+    vocab = set(S.COLOURS) | set(S.SHAPES)
+    for img, cap in zip(im1, cap1):
+        assert cap.startswith("a photo of ")
+        colour = next(c for c in S.COLOURS if f" {c} " in cap)
+        assert vocab & set(cap.replace("s ", " ").split())
+        mask = _colour_mask(img[None], colour)[0]
+        assert mask.sum() > 10, cap
+        cx, cy = _centroids(mask[None])[0]
+        if cap.endswith("on the left"):
+            assert cx < 0.45 * W
+        elif cap.endswith("on the right"):
+            assert cx > 0.55 * W
+        elif cap.endswith("at the top"):
+            assert cy < 0.45 * H
+        elif cap.endswith("at the bottom"):
+            assert cy > 0.55 * H
+    kinds = {"moving" in c for c in cap1} | {"two" in c for c in cap1}
+    assert kinds == {True, False}
+    assert not any(w in " ".join(cap1) for w in ("growing", "appearing", "clockwise"))
+
+
+@pytest.mark.slow
+def test_default_world_is_quick_enough(tmp_path: Path) -> None:
+    """The default world (40 classes, 1800 clips) in well under a minute on 2 cores."""
+    start = time.perf_counter()
+    info = S.generate_video_world(tmp_path / "synthetic", size="default", workers=2)
+    seconds = time.perf_counter() - start
+    assert len(info.classes) == 40 and info.counts == {"train": 1200, "val": 200, "test": 400}
+    # About 10 s on 2 idle cores; the bound leaves room for a machine busy with other tests.
+    assert seconds < 120, f"default world took {seconds:.1f}s"

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -86,18 +86,13 @@ def measure(setting: str, variant: str, repeats: int) -> dict:
     return dict(setting=setting, variant=variant, forward_s=t_fwd, step_s=t_step, clips_per_s=batch / t_step, peak_mib=peak)
 
 
-def _child(args, queue):
-    queue.put(measure(*args))
-
-
 def run_isolated(setting: str, variant: str, repeats: int) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=((setting, variant, repeats), queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    """One measurement in a fresh interpreter, so that its peak RSS is its own."""
+    cmd = [sys.executable, __file__, "--one", setting, variant, "--repeats", str(repeats)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{setting}/{variant} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> None:
@@ -105,7 +100,11 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="only the tiny CPU setting")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--one", nargs=2, metavar=("SETTING", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:  # child mode of run_isolated
+        print(json.dumps(measure(*args.one, args.repeats)))
+        return
     settings = ["tiny-cpu"] if args.quick else ["tiny-cpu", "vitb16-cpu"]
     if torch.cuda.is_available() and not args.quick:
         settings.append("vitb16-gpu")

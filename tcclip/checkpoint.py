@@ -175,3 +175,36 @@ def load_checkpoint(
     model.load_state_dict(merged, strict=False)
     model._loaded_checkpoint = name
     return {k: v for k, v in payload.items() if k != "model"} if isinstance(payload, dict) else {}
+
+
+def model_from_checkpoint(
+    path: Union[str, Path],
+    classnames: Optional[list[str]] = None,
+    pretrained: Optional[str] = "unchanged",
+    trust_pickle: bool = False,
+) -> nn.Module:
+    """Rebuild the model a checkpoint of this project was trained as, and load it.
+
+    ``classnames`` replaces the stored class list (e.g. zero-shot on another dataset). The CLIP
+    weights the model is first built from are those recorded in the file (``pretrained``
+    overrides them; None skips them, which is fine since the checkpoint holds every weight).
+    Reference-release files carry no build arguments: build with `build_model` and call
+    `load_checkpoint` instead.
+    """
+    from .models import build_model
+
+    payload = read_checkpoint(path, trust_pickle)
+    args = payload.get("build_args") if isinstance(payload, dict) else None
+    if not args:
+        raise CheckpointError(
+            f"{path} does not record how its model was built (a reference-release file?): use "
+            "tcclip.build_model(...) with the matching options, then tcclip.load_checkpoint(model, path)."
+        )
+    names = classnames or payload.get("classnames")
+    weights = args["pretrained"] if pretrained == "unchanged" else pretrained
+    if weights is not None and weights != "openai" and os.sep in str(weights) and not os.path.isfile(weights):
+        weights = None  # the CLIP file it started from is gone; the checkpoint holds every weight
+    model = build_model(args["name"], names, clip=args["clip"], pretrained=weights, num_frames=args["num_frames"], **args["options"])
+    load_checkpoint(model, payload)
+    model._loaded_checkpoint = str(path)
+    return model

@@ -153,3 +153,17 @@ def test_pickled_code_is_refused_unless_trusted(tiny_clip_path, classnames, tmp_
     tcclip.load_checkpoint(fresh, path, trust_pickle=True)  # the user said so
     with pytest.raises(FileNotFoundError):
         read_checkpoint(tmp_path / "nope.pth")
+
+
+def test_model_from_checkpoint_rebuilds_and_swaps_classes(tiny_clip_path, classnames, tmp_path):
+    trained = fine_tuned(tiny_clip_path, classnames, merge="kmeans")
+    path = tcclip.save_checkpoint(tmp_path / "best.pt", trained)
+    model = tcclip.model_from_checkpoint(path).double().eval()
+    assert model.visual.cfg.merge == "kmeans" and model.classnames == trained.classnames
+    with torch.no_grad():
+        torch.testing.assert_close(model(make_video()), trained(make_video()), rtol=0, atol=0)
+    other = tcclip.model_from_checkpoint(path, classnames=["juggling", "rowing"], pretrained=None)
+    assert other.num_classes == 2
+    torch.save(reference_layout(trained), tmp_path / "ref.pth")
+    with pytest.raises(CheckpointError, match="build_model"):
+        tcclip.model_from_checkpoint(tmp_path / "ref.pth")

@@ -63,6 +63,7 @@ def test_classname_cleaning():
     assert clean_classname("ApplyEyeMakeup") == "Apply Eye Makeup"
     assert clean_classname("walking_the_dog") == "walking the dog"
     assert clean_classname("YoYo") == "Yo Yo"
+    assert clean_classname(clean_classname("ApplyEyeMakeup")) == "Apply Eye Makeup"  # idempotent
 
 
 def test_set_classnames_swaps_classes_without_rebuild(tiny_clip_path, classnames):

@@ -18,8 +18,11 @@ from .attention import Attention
 
 
 def clean_classname(name: str) -> str:
-    """Space before every capital letter, then underscores to spaces (the reference's rule)."""
-    return re.sub(r"([A-Z])", r" \1", name).strip().replace("_", " ")
+    """Space before every capital letter, then underscores to spaces (the reference's rule).
+
+    Runs of spaces collapse to one (CLIP's tokenizer does the same), so cleaning is idempotent.
+    """
+    return " ".join(re.sub(r"([A-Z])", r" \1", name).replace("_", " ").split())
 
 
 class PromptLearner(nn.Module):

@@ -205,6 +205,7 @@ def model_from_checkpoint(
     if weights is not None and weights != "openai" and os.sep in str(weights) and not os.path.isfile(weights):
         weights = None  # the CLIP file it started from is gone; the checkpoint holds every weight
     model = build_model(args["name"], names, clip=args["clip"], pretrained=weights, num_frames=args["num_frames"], **args["options"])
+    model.to(payload["model"]["logit_scale"].dtype)  # in the precision it was saved in
     load_checkpoint(model, payload)
     model._loaded_checkpoint = str(path)
     return model

@@ -17,7 +17,6 @@ import argparse
 import json
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ SETTINGS = {
 
 def measure(setting: str, variant: str, repeats: int) -> dict:
     import tcclip
+    from tcclip.benchmarking import time_call
     from tcclip.models.literal import literal_forward
 
     clip, frames, size, batch, classes, dtype, device = SETTINGS[setting]
@@ -47,20 +47,8 @@ def measure(setting: str, variant: str, repeats: int) -> dict:
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=dtype == "bf16")
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
 
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
-
     def timed(fn) -> float:
-        fn()  # warm-up
-        sync()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            sync()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return time_call(fn, repeats=repeats, device=device)
 
     def infer():
         model.eval()
@@ -129,8 +117,13 @@ def main(argv=None) -> None:
         print(f"{setting}: train step {literal['step_s'] / fast['step_s']:.1f}x faster, forward "
               f"{literal['forward_s'] / fast['forward_s']:.1f}x faster, peak memory {fast['peak_mib']:.0f} vs {literal['peak_mib']:.0f} MiB")
     if args.json:
+        machine = dict(
+            device=device, torch=torch.__version__, python=platform.python_version(),
+            cpu_threads=torch.get_num_threads(), platform=platform.platform(),
+            date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        )
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump({"machine": machine, "settings": {k: SETTINGS[k] for k in settings}, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,28 @@ def convert_reference_state_dict(state: dict) -> tuple[dict, list[str]]:
     return out, dropped
 
 
+def to_reference_state_dict(state: dict) -> dict:
+    """This package's state dict in the reference release's layout (the inverse of the above).
+
+    For running a model trained here with the reference code, and for building reference-layout
+    files in the book and tests. The token embedding is left out, as the reference files do.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if key in FROM_CLIP_KEYS:
+            continue
+        key = re.sub(r"^visual\.", "image_encoder.", key)
+        key = re.sub(r"^prompt_generator\.", "text_encoder.prompt_generation_layer.0.", key)
+        key = re.sub(r"^text\.", "text_encoder.", key)
+        fused = re.match(r"^(image_encoder\..*\.attn)\.in_proj_(weight|bias)$", key)
+        if fused:
+            for part, chunk in zip("qkv", value.chunk(3, dim=0)):
+                out[f"module.{fused.group(1)}.{part}_proj.{fused.group(2)}"] = chunk.clone()
+            continue
+        out[f"module.{key}"] = value
+    return out
+
+
 def load_checkpoint(
     model: nn.Module,
     path_or_state: Union[str, Path, dict],

@@ -167,3 +167,18 @@ def test_model_from_checkpoint_rebuilds_and_swaps_classes(tiny_clip_path, classn
     torch.save(reference_layout(trained), tmp_path / "ref.pth")
     with pytest.raises(CheckpointError, match="build_model"):
         tcclip.model_from_checkpoint(tmp_path / "ref.pth")
+
+
+def test_export_to_reference_layout_round_trips(tiny_clip_path, classnames):
+    from tcclip.checkpoint import convert_reference_state_dict, to_reference_state_dict
+
+    trained = fine_tuned(tiny_clip_path, classnames)
+    exported = to_reference_state_dict(trained.state_dict())
+    # the exporter writes the same layout as the test's own independent construction
+    assert exported.keys() == {k for k in reference_layout(trained)["model"] if "token_" not in k}
+    back, dropped = convert_reference_state_dict(exported)
+    assert dropped == []
+    expected = {k: v for k, v in trained.state_dict().items() if k != "text.token_embedding.weight"}
+    assert back.keys() == expected.keys()
+    for key in expected:
+        assert torch.equal(back[key], expected[key]), key

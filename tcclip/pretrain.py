@@ -1,0 +1,556 @@
+"""Mini-pretraining of the tiny CLIP on synthetic captioned stills (CPU, minutes).
+
+TC-CLIP starts from CLIP weights learned on 400M web image-text pairs; the tiny profile
+cannot download those, so it makes its own stand-in: the ``TC-Tiny`` open_clip model is
+trained from scratch with CLIP's contrastive loss on captioned stills of the synthetic
+world's objects (``tcclip.data.synthetic.generate_image_captions``). The stills ground
+colours, shapes, positions, "two" and (through motion streaks) directions; they carry no
+temporal words, so what the video chapters add on top is measurable.
+
+``pretrain_mini`` writes an open_clip state dict (loadable by ``open_clip.create_model(
+"TC-Tiny", pretrained=PATH)`` and ``tcclip.build_model(..., clip="TC-Tiny",
+pretrained=PATH)``) and a JSON sidecar with the settings and the measured transfer:
+held-out image->caption retrieval and zero-shot accuracy of the vanilla ``clip`` video
+model on the synthetic world's test list, each next to chance and to random weights.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+log = logging.getLogger("tcclip")
+
+__all__ = [
+    "PretrainConfig",
+    "PretrainResult",
+    "pretrain_mini",
+    "train_clip",
+    "caption_variants",
+    "encode_captions",
+    "retrieval_accuracy",
+    "zero_shot_video_accuracy",
+    "load_test_videos",
+    "main",
+]
+
+CLIP_NAME = "TC-Tiny"
+CAPTIONS_DIRNAME = "synthetic_captions"
+#: The prefix every generated caption starts with; dropping it is the text augmentation.
+PHOTO_PREFIX = "a photo of "
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Settings of one mini-pretraining run (all of them go into the JSON sidecar)."""
+
+    steps: int = 400
+    batch_size: int = 96
+    lr: float = 2e-3
+    min_lr: float = 1e-5
+    warmup_steps: int = 30
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    num_images: int = 4000  # captioned stills generated
+    holdout: int = 400  # the last ones, never trained on: retrieval is measured on them
+    image_size: int = 64
+    max_shift: int = 3  # light augmentation: random translation by up to this many pixels
+    brightness: float = 0.1  # and a global brightness factor in [1 - b, 1 + b]
+    prefix_drop: float = 0.5  # probability of writing "a red circle ..." for "a photo of a ..."
+    max_logit_scale: float = 100.0  # CLIP clamps the learned temperature at 100
+    threads: int = 2  # torch CPU threads (the CI machine has 2 cores)
+    eval_batch_size: int = 256
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PretrainResult:
+    """What ``train_clip`` returns: the trained open_clip model and the loss per step."""
+
+    model: nn.Module
+    losses: list[float]
+    logit_scale: float
+    seconds: float
+
+
+# --------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------
+
+
+def caption_variants(caption: str) -> list[str]:
+    """The captions an image may be shown with: as generated, and without "a photo of".
+
+    Class names of the video world read "a red square moving left", not "a photo of ...";
+    seeing both forms makes the text encoder pool on the content words rather than on the
+    fixed prefix. Only meaning-preserving rewrites are used, so a batch of distinct
+    underlying captions stays free of false negatives.
+    """
+    if caption.startswith(PHOTO_PREFIX):
+        return [caption, caption[len(PHOTO_PREFIX):]]
+    return [caption]
+
+
+def _distinct_caption_batches(caption_ids: np.ndarray, batch_size: int, gen: torch.Generator) -> Iterator[list[int]]:
+    """Endless batches of image indices whose captions are pairwise distinct.
+
+    The stills reuse ~130 captions, so a random batch would hold the same caption for
+    several images, and the contrastive loss would push apart true pairs (false
+    negatives). Each batch is filled from a shuffled stream, deferring an image whose
+    caption is already in the batch to the next one.
+    """
+    num_distinct = int(caption_ids.max()) + 1
+    if batch_size > num_distinct:
+        raise ValueError(f"batch_size {batch_size} exceeds the {num_distinct} distinct captions; lower it")
+    pending: list[int] = []
+    while True:
+        stream = pending + torch.randperm(len(caption_ids), generator=gen).tolist()
+        pending = []
+        batch: list[int] = []
+        seen: set[int] = set()
+        for i in stream:
+            c = int(caption_ids[i])
+            if c in seen or len(batch) == batch_size:
+                pending.append(i)
+                continue
+            batch.append(i)
+            seen.add(c)
+            if len(batch) == batch_size:
+                yield batch
+                batch, seen = [], set()
+        pending = batch + pending  # an incomplete tail starts the next pass
+
+
+def _to_model_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 [N,H,W,3] -> float [N,3,H,W] normalised with CLIP's mean and std."""
+    from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _augment(x: torch.Tensor, cfg: PretrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Random translation (replicate padding) and brightness, per image.
+
+    Deliberately no flips or crops that cut objects: captions name positions ("on the
+    left") and directions ("moving left"), which a flip would contradict, and colour words
+    forbid hue jitter. Written by hand (not torchvision v2) to draw from ``gen``, batched.
+    """
+    n, _, h, w = x.shape
+    s = cfg.max_shift
+    if s > 0:
+        padded = F.pad(x, (s, s, s, s), mode="replicate")
+        dx = torch.randint(0, 2 * s + 1, (n,), generator=gen)
+        dy = torch.randint(0, 2 * s + 1, (n,), generator=gen)
+        rows = (dy[:, None] + torch.arange(h)[None])  # [n, h]
+        cols = (dx[:, None] + torch.arange(w)[None])  # [n, w]
+        idx = torch.arange(n)[:, None, None]
+        x = padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    if cfg.brightness > 0:
+        factor = 1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * cfg.brightness
+        from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+        mean = torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1)
+        x = ((x * std + mean) * factor).clamp(0, 1).sub(mean).div(std)
+    return x.contiguous()
+
+
+# --------------------------------------------------------------------------------------
+# Model pieces
+# --------------------------------------------------------------------------------------
+
+
+def create_tiny_clip(seed: int) -> nn.Module:
+    """A randomly initialised ``TC-Tiny`` open_clip CLIP; the init depends on ``seed`` only."""
+    import open_clip
+
+    from .models.backbone import register_tiny_configs
+
+    register_tiny_configs()
+    with torch.random.fork_rng(devices=[]):  # open_clip initialises from the global RNG
+        torch.manual_seed(seed)
+        model = open_clip.create_model(CLIP_NAME, force_quick_gelu=True, load_weights=False)
+    return model.float()
+
+
+def encode_captions(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """Text features [N, E] of token ids [N, L], running only as many positions as needed.
+
+    open_clip's ``encode_text`` always runs all 77 positions; the captions need ~12. The
+    mask is causal and the EOT token is pooled, so trimming the padding after the longest
+    EOT gives the same features (the video model's text encoder relies on the same fact)
+    at a sixth of the cost. Written by hand for that reason.
+    """
+    eot = tokens.argmax(dim=-1)
+    length = int(eot.max()) + 1
+    tokens = tokens[:, :length]
+    x = model.token_embedding(tokens) + model.positional_embedding[:length]
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0]), eot]
+    return x @ model.text_projection
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """open_clip's recipe: no weight decay on gains, biases, norms and the temperature."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        exclude = p.ndim < 2 or "ln" in name or "bias" in name or "logit_scale" in name
+        (no_decay if exclude else decay).append(p)
+    return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
+
+
+def _cosine_factor(step: int, cfg: PretrainConfig) -> float:
+    """Linear warm-up then cosine decay to ``min_lr``, as a factor of ``lr``."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    floor = cfg.min_lr / cfg.lr
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Use ``n`` intra-op threads inside the block, then restore the caller's setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------------------
+# Training and evaluation
+# --------------------------------------------------------------------------------------
+
+
+def train_clip(
+    images: np.ndarray,
+    captions: Sequence[str],
+    cfg: PretrainConfig = PretrainConfig(),
+    seed: int = 0,
+    progress: bool = True,
+) -> PretrainResult:
+    """Train ``TC-Tiny`` from scratch with CLIP's loss on (uint8 image, caption) pairs.
+
+    Deterministic given ``seed`` (model init, batches, augmentation and caption variants
+    all draw from generators seeded by it) and the number of threads.
+    """
+    import open_clip
+    from open_clip.loss import ClipLoss
+
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    model = create_tiny_clip(seed)
+    tokenizer = open_clip.get_tokenizer(CLIP_NAME)
+    distinct = sorted(set(captions))
+    lookup = {c: i for i, c in enumerate(distinct)}
+    caption_ids = np.array([lookup[c] for c in captions])
+    # Every caption and its variants tokenised once; a batch only indexes into this table.
+    variants = [caption_variants(c) for c in distinct]
+    width = max(len(v) for v in variants)
+    table = tokenizer([v[min(j, len(v) - 1)] for v in variants for j in range(width)]).view(len(distinct), width, -1)
+    num_variants = torch.tensor([len(v) for v in variants])
+    pixels = _to_model_input(images)
+
+    gen = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_factor(s, cfg))
+    loss_fn = ClipLoss()
+    batches = _distinct_caption_batches(caption_ids, cfg.batch_size, gen)
+    losses: list[float] = []
+    start = time.perf_counter()
+    steps: Any = range(cfg.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc="pretrain TC-Tiny", unit="step")
+    model.train()
+    with _torch_threads(cfg.threads):
+        for _ in steps:
+            idx = torch.tensor(next(batches))
+            cid = torch.from_numpy(caption_ids[idx.numpy()])
+            drop = (torch.rand(len(idx), generator=gen) < cfg.prefix_drop).long()
+            which = torch.minimum(drop, num_variants[cid] - 1)
+            tokens = table[cid, which]
+            x = _augment(pixels[idx], cfg, gen)
+            image_features = F.normalize(model.encode_image(x), dim=-1)
+            text_features = F.normalize(encode_captions(model, tokens), dim=-1)
+            loss = loss_fn(image_features, text_features, model.logit_scale.exp())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            with torch.no_grad():  # as in CLIP: the temperature never goes below 1/100
+                model.logit_scale.clamp_(0, math.log(cfg.max_logit_scale))
+            losses.append(float(loss.detach()))
+            if progress:
+                steps.set_postfix(loss=f"{losses[-1]:.3f}", scale=f"{model.logit_scale.exp().item():.1f}")
+    model.eval()
+    return PretrainResult(model, losses, float(model.logit_scale.detach().exp()), time.perf_counter() - start)
+
+
+@torch.no_grad()
+def retrieval_accuracy(model: nn.Module, images: np.ndarray, captions: Sequence[str],
+                       candidates: Sequence[str], batch_size: int = 256) -> float:
+    """Top-1 image->caption retrieval: the fraction of images whose own caption ranks first
+    among ``candidates`` (every distinct caption of the corpus)."""
+    import open_clip
+
+    tokenizer = open_clip.get_tokenizer(CLIP_NAME)
+    model.eval()
+    text = F.normalize(encode_captions(model, tokenizer(list(candidates))), dim=-1)
+    index = {c: i for i, c in enumerate(candidates)}
+    target = torch.tensor([index[c] for c in captions])
+    hits = 0
+    for lo in range(0, len(images), batch_size):
+        feats = F.normalize(model.encode_image(_to_model_input(images[lo:lo + batch_size])), dim=-1)
+        hits += int(((feats @ text.T).argmax(-1) == target[lo:lo + batch_size]).sum())
+    return hits / max(1, len(images))
+
+
+def load_test_videos(world: Any, num_frames: int = 8, image_size: int = 64,
+                     progress: bool = False) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The world's test list decoded once (test mode, one view): videos [N,T,3,S,S],
+    labels [N] and the class names, so several models are scored on the same tensors."""
+    from torch.utils.data import DataLoader
+
+    from .data import VideoDataset
+
+    list_file, label_file = world.views["test"]
+    dataset = VideoDataset(list_file, world.video_root, label_file, num_frames=num_frames, mode="test", size=image_size)
+    videos, labels = [], []
+    it: Any = DataLoader(dataset, batch_size=32, shuffle=False, num_workers=0)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="decode test videos", unit="batch")
+    for batch in it:
+        videos.append(batch["video"][:, 0])  # [B, V=1, T, 3, S, S] -> [B, T, 3, S, S]
+        labels.append(batch["label"])
+    return torch.cat(videos), torch.cat(labels), list(dataset.classnames)
+
+
+@torch.no_grad()
+def zero_shot_video_accuracy(pretrained: Optional[str], videos: torch.Tensor, labels: torch.Tensor,
+                             classnames: Sequence[str], families: dict[str, str], seed: int = 0,
+                             batch_size: int = 64) -> dict[str, Any]:
+    """Zero-shot top-1 of the vanilla ``clip`` video model (frame features averaged, the
+    class name as the prompt), overall and per class family.
+
+    ``pretrained``: a TC-Tiny weights file, or None for random weights drawn from ``seed``.
+    """
+    from .models import build_model
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model("clip", list(classnames), clip=CLIP_NAME, pretrained=pretrained,
+                            num_frames=videos.shape[1]).eval()
+    pred = torch.cat([model(videos[lo:lo + batch_size]).argmax(-1) for lo in range(0, len(videos), batch_size)])
+    correct = (pred == labels).float()
+    family = [families[classnames[int(y)]] for y in labels]
+    per_family = {}
+    for fam in sorted(set(family)):
+        mask = torch.tensor([f == fam for f in family])
+        per_family[fam] = round(float(correct[mask].mean()), 4)
+    appearance = torch.tensor([f == "appearance" for f in family])
+    return {
+        "top1": round(float(correct.mean()), 4),
+        "appearance_top1": round(float(correct[appearance].mean()), 4) if appearance.any() else None,
+        "non_appearance_top1": round(float(correct[~appearance].mean()), 4) if (~appearance).any() else None,
+        "per_family": per_family,
+        "num_classes": len(classnames),
+        "num_videos": len(labels),
+        "chance": round(1 / len(classnames), 4),
+    }
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write ``obj`` next to ``path`` then rename: readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def sidecar_path(weights: str | os.PathLike) -> Path:
+    """The JSON file that describes a weights file: same name, ``.json`` suffix."""
+    return Path(weights).with_suffix(".json")
+
+
+def pretrain_mini(
+    out_path: str | os.PathLike,
+    cache_dir: str | os.PathLike | None = None,
+    steps: Optional[int] = None,
+    seed: int = 0,
+    progress: bool = True,
+    config: Optional[PretrainConfig] = None,
+    evaluate: bool = True,
+    world: Any = None,
+) -> Path:
+    """Pretrain ``TC-Tiny`` on the synthetic stills and save its open_clip state dict.
+
+    ``cache_dir`` (default: the profile's) receives the captioned stills under
+    ``synthetic_captions/`` and, when ``evaluate``, holds the synthetic video world used
+    for the zero-shot measurement (``world`` overrides it, e.g. a tiny world in tests).
+    ``steps`` overrides ``config.steps``. Writes ``out_path`` and its JSON sidecar
+    (``sidecar_path``) atomically; returns ``out_path``.
+    """
+    from .data.synthetic import generate_image_captions, load_image_captions
+    from .profile import get_profile
+
+    cfg = config or PretrainConfig()
+    if steps is not None:
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        cfg = dataclasses.replace(cfg, steps=steps, warmup_steps=min(cfg.warmup_steps, max(1, steps // 10)))
+    if not 0 <= cfg.holdout < cfg.num_images:
+        raise ValueError(f"holdout ({cfg.holdout}) must be in [0, num_images={cfg.num_images})")
+    out = Path(out_path)
+    cache = Path(cache_dir) if cache_dir is not None else get_profile().cache_dir
+    started = time.perf_counter()
+    with _torch_threads(cfg.threads):
+        npz = generate_image_captions(cache / CAPTIONS_DIRNAME, seed=seed, n=cfg.num_images,
+                                      image_size=cfg.image_size, progress=progress)
+    images, captions = load_image_captions(npz)
+    n_train = cfg.num_images - cfg.holdout
+    result = train_clip(images[:n_train], captions[:n_train], cfg, seed=seed, progress=progress)
+    _atomic_torch_save(result.model.state_dict(), out)
+
+    metrics: dict[str, Any] = {
+        "loss_first": round(result.losses[0], 4),
+        "loss_last10": round(float(np.mean(result.losses[-10:])), 4),
+        "logit_scale": round(result.logit_scale, 2),
+        "train_seconds": round(result.seconds, 1),
+    }
+    if evaluate:
+        eval_start = time.perf_counter()
+        with _torch_threads(cfg.threads):
+            metrics.update(_evaluate(out, result.model, images[n_train:], captions[n_train:], sorted(set(captions)),
+                                     cfg, seed, cache, world, progress))
+        metrics["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
+    info = {
+        "model": CLIP_NAME,
+        "weights": out.name,
+        "seed": seed,
+        "config": cfg.as_dict(),
+        "captions_file": npz.name,
+        "num_train_images": n_train,
+        "num_distinct_captions": len(set(captions)),
+        "torch": torch.__version__,
+        "seconds": round(time.perf_counter() - started, 1),
+        "metrics": metrics,
+        "losses": [round(v, 4) for v in result.losses],
+    }
+    _atomic_write_text(json.dumps(info, indent=1), sidecar_path(out))
+    log.info("TC-Tiny pretrained in %.0fs -> %s", info["seconds"], out)
+    return out
+
+
+def _evaluate(weights: Path, model: nn.Module, images: np.ndarray, captions: Sequence[str], candidates: Sequence[str],
+              cfg: PretrainConfig, seed: int, cache: Path, world: Any, progress: bool) -> dict[str, Any]:
+    """Retrieval on the held-out stills and zero-shot video accuracy, each vs chance and
+    vs the same model with random weights."""
+    metrics: dict[str, Any] = {}
+    if len(images):
+        metrics["retrieval"] = {
+            "top1": round(retrieval_accuracy(model, images, captions, candidates, cfg.eval_batch_size), 4),
+            "random_weights_top1": round(retrieval_accuracy(create_tiny_clip(seed), images, captions, candidates,
+                                                            cfg.eval_batch_size), 4),
+            "chance": round(1 / len(candidates), 4),
+            "num_images": len(images),
+            "num_candidates": len(candidates),
+        }
+    if world is None:
+        from .data.registry import dataset_dir
+        from .data.synthetic import generate_video_world
+
+        world = generate_video_world(dataset_dir("synthetic", root=cache), seed=0, size="default",
+                                     workers=1, progress=progress)
+    videos, labels, classnames = load_test_videos(world, image_size=cfg.image_size, progress=progress)
+    score = lambda w: zero_shot_video_accuracy(w, videos, labels, classnames, world.families, seed=seed)  # noqa: E731
+    metrics["zero_shot_video"] = {
+        "pretrained": score(str(weights)),
+        "random_weights": score(None),
+        "test_list": str(world.views["test"][0]),
+    }
+    return metrics
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """A short human summary of a sidecar's metrics (printed by the CLI)."""
+    lines = []
+    if "retrieval" in metrics:
+        r = metrics["retrieval"]
+        lines.append(f"held-out image->caption top-1: {r['top1']:.3f} (random weights {r['random_weights_top1']:.3f}, "
+                     f"chance {r['chance']:.3f}, {r['num_candidates']} captions)")
+    if "zero_shot_video" in metrics:
+        z = metrics["zero_shot_video"]
+        p, q = z["pretrained"], z["random_weights"]
+        lines.append(f"zero-shot video top-1 ({p['num_classes']} classes, {p['num_videos']} clips): {p['top1']:.3f} "
+                     f"(random weights {q['top1']:.3f}, chance {p['chance']:.3f})")
+        for fam, acc in p["per_family"].items():
+            lines.append(f"  {fam:<14} {acc:.3f} (random {q['per_family'][fam]:.3f})")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m tcclip pretrain-mini [--out PATH] [--steps N] [--seed S]``."""
+    from .profile import get_profile
+
+    profile = get_profile()
+    parser = argparse.ArgumentParser(prog="python -m tcclip pretrain-mini", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=profile.pretrained,
+                        help=f"weights file to write (default: the tiny profile's, {profile.pretrained})")
+    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default {PretrainConfig.steps})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-eval", action="store_true", help="skip the retrieval and zero-shot video measurements")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if not profile.is_tiny and args.out == profile.pretrained:
+        parser.error("the full profile uses OpenAI's CLIP weights; pass --out to pretrain TC-Tiny anyway")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = pretrain_mini(args.out, cache_dir=profile.cache_dir, steps=args.steps, seed=args.seed,
+                        progress=not args.quiet, evaluate=not args.no_eval)
+    info = json.loads(sidecar_path(out).read_text())
+    print(f"wrote {out} ({info['seconds']:.0f}s; details in {sidecar_path(out).name})")
+    summary = format_metrics(info["metrics"])
+    if summary:
+        print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Multi-view evaluation: average the softmax probabilities over a video's views."""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from .distributed import DistInfo, all_gather_objects, all_reduce_sum
+
+__all__ = ["evaluate", "autocast_context", "harmonic_mean", "mean_std"]
+
+
+def autocast_context(device: torch.device, amp: str):
+    """torch.autocast for "bf16" / "fp16", a no-op for "none"."""
+    if amp == "none":
+        return contextlib.nullcontext()
+    if amp not in ("bf16", "fp16"):
+        raise ValueError(f"train.amp must be bf16, fp16 or none, got {amp!r}")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _collate(items: list[dict]) -> dict:
+    return {"video": torch.stack([it["video"] for it in items]), "label": torch.tensor([int(it["label"]) for it in items]),
+            "index": torch.tensor([int(it["index"]) for it in items]),
+            "skipped": torch.tensor([int(it["skipped"]) for it in items])}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device: Optional[torch.device] = None,
+             amp: str = "none", workers: int = 0, info: Optional[DistInfo] = None, dtype: Optional[torch.dtype] = None,
+             return_predictions: bool = False, progress: bool = False, desc: str = "eval") -> dict:
+    """Top-1 / top-5 accuracy (%) of ``model`` on ``dataset`` (a VideoDataset in test mode).
+
+    Each item's video is ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
+    or ``[T, 3, H, W]``; the softmax probabilities of the V views are averaged. Under DDP each
+    rank evaluates its share and the counts are summed. Returns {top1, top5, num_videos,
+    num_views, skipped, [predictions: list of {index, label, pred, top5, prob}]}.
+    """
+    info = info or DistInfo(device=device or next(model.parameters()).device)
+    device = device or info.device
+    dtype = dtype or next(model.parameters()).dtype
+    mine = Subset(dataset, list(range(info.rank, len(dataset), info.world_size)))
+    loader = DataLoader(mine, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=_collate)
+    was_training = model.training
+    model.eval()
+    correct1 = correct5 = count = skipped = 0
+    views = 1
+    rows: list[dict] = []
+    iterator = loader
+    if progress and info.is_main:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(loader, desc=desc, leave=False)
+    for batch in iterator:
+        video = batch["video"]
+        if video.ndim == 5:
+            video = video.unsqueeze(1)
+        b, views = video.shape[:2]
+        video = video.flatten(0, 1).to(device=device, dtype=dtype, non_blocking=True)
+        with autocast_context(device, amp):
+            logits = model(video)
+        probs = logits.float().softmax(-1).view(b, views, -1).mean(1).cpu()
+        labels = batch["label"]
+        k = min(5, probs.shape[1])
+        top = probs.topk(k, dim=1).indices
+        correct1 += int((top[:, 0] == labels).sum())
+        correct5 += int((top == labels[:, None]).any(1).sum())
+        count += b
+        skipped += int(batch["skipped"].sum())
+        if return_predictions:
+            for i in range(b):
+                rows.append({"index": int(batch["index"][i]), "label": int(labels[i]), "pred": int(top[i, 0]),
+                             "top5": [int(t) for t in top[i]], "prob": float(probs[i, top[i, 0]])})
+    model.train(was_training)
+    totals = all_reduce_sum(torch.tensor([correct1, correct5, count, skipped], dtype=torch.float64), info)
+    c1, c5, n, sk = (float(x) for x in totals)
+    out = {"top1": 100.0 * c1 / n if n else math.nan, "top5": 100.0 * c5 / n if n else math.nan,
+           "num_videos": int(n), "num_views": int(views), "skipped": int(sk)}
+    if return_predictions:
+        gathered = [r for part in all_gather_objects(rows, info) for r in part]
+        out["predictions"] = sorted(gathered, key=lambda r: r["index"])
+    return out
+
+
+def harmonic_mean(a: float, b: float) -> float:
+    return 2 * a * b / (a + b) if (a + b) else 0.0
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and (population, as in the papers' +- over 3 splits) standard deviation."""
+    t = torch.tensor(values, dtype=torch.float64)
+    return float(t.mean()), float(t.std(unbiased=False)) if len(values) > 1 else 0.0

@@ -1,0 +1,353 @@
+"""The four protocols end to end: build data and model, train, test with the best checkpoint.
+
+``run(cfg)`` is the one entry point (the CLI, the experiments runner and the book call it);
+it returns the results dict that it also writes to ``<output>/results.json`` (+ ``results.md``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from ..checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from .data import build_video_dataset
+from .distributed import DistInfo, cleanup_distributed, init_distributed
+from .evaluate import evaluate, harmonic_mean, mean_std
+
+log = logging.getLogger("tcclip.train")
+
+__all__ = ["run", "build_run_model", "train_views", "test_views", "test_sets", "run_tests", "fresh_model",
+           "load_eval_model", "machine_info", "write_results", "results_table"]
+
+
+# ----------------------------------------------------------------------------------------
+# data views of each protocol
+# ----------------------------------------------------------------------------------------
+
+def _registry_protocol(name: str) -> str:
+    return "standard" if name == "fully_supervised" else name
+
+
+def train_views(cfg: DictConfig) -> tuple[dict, dict]:
+    """(train, validation) registry arguments of the run's protocol."""
+    p, d = cfg.protocol.name, cfg.data
+    proto = _registry_protocol(p)
+    train = dict(name=d.name, protocol=proto, subset="train")
+    val = dict(name=d.name, protocol=proto, subset=str(d.val_subset))
+    if p == "few_shot":
+        train.update(split=int(d.split), shots=int(d.shots))
+    elif p == "base2novel":
+        train.update(split=int(d.split), classes="base")
+        val.update(subset="test", classes="base")  # base-to-novel registers only the base / novel test lists
+    elif p == "fully_supervised" and d.name in ("hmdb51", "ucf101"):
+        train.update(split=int(d.split))
+        val.update(split=int(d.split))
+    return train, val
+
+
+def test_sets(cfg: DictConfig) -> list[dict]:
+    """The final test sets: registry arguments plus a ``key`` (results name) and ``group``."""
+    p, d = cfg.protocol.name, cfg.data
+    if p == "zero_shot":
+        out = []
+        for target in cfg.protocol.targets:
+            for split in target.splits:
+                key = f"{target.name}" + (f"/split{split}" if split is not None else "")
+                out.append(dict(key=key, group=str(target.name), name=str(target.name), protocol="zero_shot",
+                                subset="test", split=split))
+        return out
+    if p == "base2novel":
+        return [dict(key=f"{d.name}/{c}", group=c, name=d.name, protocol="base2novel", subset="test", classes=c)
+                for c in ("base", "novel")]
+    proto = _registry_protocol(p)
+    split = int(d.split) if d.name in ("hmdb51", "ucf101") else None
+    return [dict(key=str(d.name), group=str(d.name), name=d.name, protocol=proto, subset="test", split=split)]
+
+
+def test_views(cfg: DictConfig) -> tuple[int, int]:
+    return int(cfg.protocol.test_clips), int(cfg.protocol.test_crops)
+
+
+# ----------------------------------------------------------------------------------------
+# models
+# ----------------------------------------------------------------------------------------
+
+def _pretrained(cfg: DictConfig) -> Optional[str]:
+    value = cfg.model.pretrained
+    if value == "auto":
+        from ..assets import clip_weights
+        from ..profile import get_profile
+
+        return clip_weights(get_profile(str(cfg.profile)))
+    return None if value in (None, "none") else str(value)
+
+
+def build_run_model(cfg: DictConfig, classnames: Sequence[str]) -> nn.Module:
+    """``tcclip.build_model`` with the run's model, CLIP, weights, clip length and options."""
+    from ..models import build_model
+
+    options = OmegaConf.to_container(cfg.model.options, resolve=True) or {}
+    weights = _pretrained(cfg)
+    # Parameters not in CLIP (prompt vectors, VP layer, TC bias tables) are initialised from
+    # torch's RNG: seed it from the run's seed so every process (and a rerun) starts the same.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(cfg.seed))
+        return build_model(str(cfg.model.name), list(classnames), clip=str(cfg.model.clip), pretrained=weights,
+                           num_frames=int(cfg.data.num_frames), **options)
+
+
+def fresh_model(checkpoint: str | Path, cfg: DictConfig, classnames: Sequence[str]) -> nn.Module:
+    """A model built from CLIP the way ``checkpoint`` was built (its build_args), nothing loaded.
+
+    Reference-release files carry no build arguments: the run config's model is used instead.
+    """
+    from ..models import build_model
+
+    payload = read_checkpoint(checkpoint)
+    args = payload.get("build_args") if isinstance(payload, dict) else None
+    if not args:
+        return build_run_model(cfg, classnames)
+    weights = args["pretrained"]
+    if cfg.model.pretrained not in (None, "auto") and cfg.model.pretrained != args["pretrained"]:
+        weights = str(cfg.model.pretrained)
+    if weights not in (None, "openai") and not os.path.isfile(str(weights)):
+        raise FileNotFoundError(
+            f"{checkpoint} was trained from the CLIP weights {weights}, which are gone; WiSE-FT needs them "
+            "(pass model.pretrained=PATH to point at a copy)")
+    return build_model(args["name"], list(classnames), clip=args["clip"], pretrained=weights,
+                       num_frames=args["num_frames"], **args["options"])
+
+
+def load_eval_model(checkpoint: Optional[str | Path], cfg: DictConfig, classnames: Sequence[str],
+                    wise_ft: Optional[float] = None) -> nn.Module:
+    """The model to evaluate: this project's checkpoint, a reference .pth, or (None) plain CLIP."""
+    if checkpoint is None:
+        return build_run_model(cfg, classnames)
+    model = fresh_model(checkpoint, cfg, classnames)
+    try:
+        load_checkpoint(model, str(checkpoint), wise_ft=wise_ft)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err}\n(for a reference-release file, pass the matching model=... and "
+                              "model.options.* overrides)") from None
+    return model
+
+
+# ----------------------------------------------------------------------------------------
+# results metadata
+# ----------------------------------------------------------------------------------------
+
+def _git_commit() -> Optional[str]:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine_info() -> dict:
+    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
+                            "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+                            "cpu_count": os.cpu_count(), "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def results_table(results: dict) -> str:
+    """A markdown table of the test results."""
+    lines = [f"# {results.get('protocol')} / {results.get('model')} ({results.get('data')})", "",
+             "| test set | top-1 | top-5 | videos | views |", "|---|---|---|---|---|"]
+    for variant, tests in (("", results.get("tests", {})), (" (WiSE-FT)", results.get("tests_wise_ft", {}))):
+        for key, r in tests.items():
+            lines.append(f"| {key}{variant} | {r['top1']:.2f} | {r['top5']:.2f} | {r['num_videos']} | {r['num_views']} |")
+    summary = results.get("summary", {})
+    if summary:
+        lines += ["", "| summary | value |", "|---|---|"]
+        for key, value in summary.items():
+            lines.append(f"| {key} | {value:.2f} |" if isinstance(value, float) else f"| {key} | {value} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, output: Path, name: str = "results") -> Path:
+    """Atomic JSON + markdown writes."""
+    import json
+
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"{name}.json"
+    for target, text in ((path, json.dumps(results, indent=2, default=str)), (output / f"{name}.md", results_table(results))):
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, target)
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# tests and the whole run
+# ----------------------------------------------------------------------------------------
+
+def _summary(protocol: str, tests: dict, metric_sets: list[dict]) -> dict:
+    out: dict[str, Any] = {}
+    if protocol == "zero_shot":
+        groups: dict[str, list[str]] = {}
+        for t in metric_sets:
+            groups.setdefault(t["group"], []).append(t["key"])
+        for group, keys in groups.items():
+            m1, s1 = mean_std([tests[k]["top1"] for k in keys])
+            m5, s5 = mean_std([tests[k]["top5"] for k in keys])
+            out.update({f"{group}/top1_mean": m1, f"{group}/top1_std": s1, f"{group}/top5_mean": m5,
+                        f"{group}/top5_std": s5})
+    elif protocol == "base2novel":
+        keys = {t["group"]: t["key"] for t in metric_sets}
+        base, novel = tests[keys["base"]]["top1"], tests[keys["novel"]]["top1"]
+        out.update({"base_top1": base, "novel_top1": novel, "harmonic_mean": harmonic_mean(base, novel)})
+    else:
+        (key,) = tests
+        out.update({"top1": tests[key]["top1"], "top5": tests[key]["top5"]})
+    return out
+
+
+def run_tests(cfg: DictConfig, model: nn.Module, info: DistInfo, views: Optional[tuple[int, int]] = None,
+              predictions: bool = False) -> tuple[dict, dict]:
+    """Evaluate ``model`` on every test set of the protocol; returns (per-set results, summary)."""
+    clips, crops = views or test_views(cfg)
+    tests: dict[str, dict] = {}
+    sets = test_sets(cfg)
+    dtype = next(model.parameters()).dtype
+    amp = str(cfg.train.amp) if info.device.type == "cuda" else "none"
+    for spec in sets:
+        args = {k: v for k, v in spec.items() if k not in ("key", "group")}
+        dataset = build_video_dataset(cfg, mode="test", num_clips=clips, num_crops=crops, **args)
+        model.set_classnames(dataset.classnames)
+        res = evaluate(model, dataset, batch_size=int(cfg.eval.batch_size), device=info.device, amp=amp,
+                       workers=int(cfg.data.workers), info=info, dtype=dtype, return_predictions=predictions,
+                       progress=bool(cfg.log.progress), desc=spec["key"])
+        if predictions and "predictions" in res:
+            for row in res["predictions"]:
+                row["path"] = str(dataset.records[row["index"]].path)
+                row["label_name"] = dataset.classnames[row["label"]]
+                row["pred_name"] = dataset.classnames[row["pred"]]
+        tests[spec["key"]] = res
+        if info.is_main:
+            log.info("test %s: top-1 %.2f top-5 %.2f (%d videos x %d views)", spec["key"], res["top1"], res["top5"],
+                     res["num_videos"], res["num_views"])
+    return tests, _summary(str(cfg.protocol.name), tests, sets)
+
+
+def _metadata(cfg: DictConfig, command: Optional[Sequence[str]], started: float) -> dict:
+    return {"command": " ".join(command) if command else " ".join([Path(sys.executable).name, *sys.argv]),
+            "git_commit": _git_commit(), "seed": int(cfg.seed), "machine": machine_info(),
+            "wall_time_s": time.time() - started, "protocol": str(cfg.protocol.name), "data": str(cfg.data.name),
+            "model": str(cfg.model.name), "profile": str(cfg.profile),
+            "config": OmegaConf.to_container(cfg, resolve=True)}
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run(cfg: DictConfig, command: Optional[Sequence[str]] = None) -> dict:
+    """Train (unless model=clip) and test under ``cfg``; returns and writes the results.
+
+    Results keys: command, git_commit, seed, machine, wall_time_s, protocol, data, model,
+    profile, config, train (schedule, history, validations, best_top1, skipped_videos,
+    checkpoints, finished), tests ({set: {top1, top5, num_videos, num_views, skipped}}),
+    summary (per protocol: zero-shot "<target>/top1_mean|top1_std|top5_mean|top5_std";
+    base2novel base_top1, novel_top1, harmonic_mean; otherwise top1, top5), and for zero-shot
+    with eval.wise_ft set, tests_wise_ft / summary_wise_ft (eval.test=false skips all tests). A run stopped by train.max_steps
+    returns {"finished": False, ...} without tests.
+    """
+    from .engine import train
+
+    started = time.time()
+    info = init_distributed(str(cfg.device))
+    output = Path(str(cfg.output))
+    try:
+        _seed_everything(int(cfg.seed))
+        t_args, v_args = train_views(cfg)
+        results: dict[str, Any] = {}
+        if cfg.model.name == "clip":
+            probe = build_video_dataset(cfg, mode="test", **{k: v for k, v in test_sets(cfg)[0].items()
+                                                              if k not in ("key", "group")})
+            model = build_run_model(cfg, probe.classnames).to(info.device)
+            log.info("model=clip is evaluated as it is (no training)")
+        else:
+            train_set = build_video_dataset(cfg, mode="train", **t_args)
+            val_set = build_video_dataset(cfg, mode="test", num_clips=int(cfg.eval.val_clips),
+                                          num_crops=int(cfg.eval.val_crops), **v_args)
+            if val_set.classnames != train_set.classnames:
+                raise ValueError(f"the validation list's classes ({val_set.label_file}) differ from the training "
+                                 f"classes ({train_set.label_file}); point data.val_subset at a list of the same classes")
+            model = build_run_model(cfg, train_set.classnames)
+            summary = train(cfg, model, train_set, val_set, info, output)
+            results["train"] = {k: v for k, v in summary.items()}
+            if not summary["finished"]:
+                results.update(_metadata(cfg, command, started))
+                results["finished"] = False
+                return results
+            best = summary["best_checkpoint"] or summary["last_checkpoint"]
+            payload = read_checkpoint(best)
+            model.load_state_dict(payload["model"])
+            results["tested_checkpoint"] = best
+        results["finished"] = True
+        if not cfg.eval.test:
+            results.update(_metadata(cfg, command, started))
+            if info.is_main:
+                write_results(results, output)
+            return results
+        tests, summ = run_tests(cfg, model, info, predictions=bool(cfg.eval.save_predictions))
+        results["tests"], results["summary"] = tests, summ
+        if cfg.protocol.name == "zero_shot" and cfg.eval.wise_ft is not None and cfg.model.name != "clip":
+            blended = load_eval_model(results["tested_checkpoint"], cfg, model.classnames,
+                                      wise_ft=float(cfg.eval.wise_ft)).to(info.device, next(model.parameters()).dtype)
+            tests_w, summ_w = run_tests(cfg, blended, info)
+            results["tests_wise_ft"], results["summary_wise_ft"] = tests_w, summ_w
+            results["wise_ft"] = float(cfg.eval.wise_ft)
+        results.update(_metadata(cfg, command, started))
+        if info.is_main:
+            if cfg.eval.save_predictions:
+                _write_predictions(results["tests"], output)
+                for res in results["tests"].values():
+                    res.pop("predictions", None)
+            write_results(results, output)
+            log.info("results: %s", output / "results.json")
+        return results
+    finally:
+        cleanup_distributed(info)
+
+
+def _write_predictions(tests: dict, output: Path, name: str = "predictions.csv") -> Path:
+    import csv
+
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / name
+    tmp = path.with_name(f".{name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["test_set", "index", "path", "label", "label_name", "pred", "pred_name", "prob", "top5"])
+        for key, res in tests.items():
+            for r in res.get("predictions", []):
+                writer.writerow([key, r["index"], r.get("path", ""), r["label"], r.get("label_name", ""), r["pred"],
+                                 r.get("pred_name", ""), f"{r['prob']:.6f}", " ".join(map(str, r["top5"]))])
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,148 @@
+"""Mini-pretraining of TC-Tiny: determinism, loadable output, learning, atomic writes."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tcclip.pretrain import (
+    PretrainConfig,
+    caption_variants,
+    encode_captions,
+    pretrain_mini,
+    sidecar_path,
+    train_clip,
+    _distinct_caption_batches,
+)
+
+# A handful of steps on a few hundred stills: seconds on a CPU.
+SMALL = PretrainConfig(steps=3, batch_size=8, warmup_steps=1, num_images=120, holdout=20, threads=1)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("pretrain_cache")
+
+
+@pytest.fixture(scope="module")
+def small_run(cache):
+    return pretrain_mini(cache / "w0.pt", cache_dir=cache, seed=0, progress=False, config=SMALL, evaluate=False)
+
+
+def _state(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_same_seed_same_weights_other_seed_differs(cache, small_run):
+    again = pretrain_mini(cache / "w0_again.pt", cache_dir=cache, seed=0, progress=False, config=SMALL, evaluate=False)
+    other = pretrain_mini(cache / "w1.pt", cache_dir=cache, seed=1, progress=False, config=SMALL, evaluate=False)
+    a, b, c = _state(small_run), _state(again), _state(other)
+    assert a.keys() == b.keys() == c.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point())
+    # captions are written once under <cache>/synthetic_captions and reused
+    assert len(list((cache / "synthetic_captions").glob("image_captions_*.npz"))) == 2  # seeds 0 and 1
+
+
+def test_weights_load_in_open_clip_and_build_model(small_run):
+    import open_clip
+
+    import tcclip
+
+    state = _state(small_run)
+    clip = open_clip.create_model("TC-Tiny", pretrained=str(small_run), force_quick_gelu=True)
+    assert torch.equal(clip.visual.conv1.weight, state["visual.conv1.weight"])
+    model = tcclip.build_model("clip", ["a red square staying still", "a blue circle moving up"], clip="TC-Tiny",
+                               pretrained=str(small_run), num_frames=8)
+    assert torch.equal(model.visual.conv1.weight, state["visual.conv1.weight"])
+    assert torch.equal(model.logit_scale.detach(), state["logit_scale"])
+    assert model(torch.zeros(1, 8, 3, 64, 64)).shape == (1, 2)
+
+
+def test_sidecar_records_settings_and_losses(small_run):
+    info = json.loads(sidecar_path(small_run).read_text())
+    assert info["seed"] == 0 and info["model"] == "TC-Tiny"
+    assert info["config"]["steps"] == SMALL.steps and info["num_train_images"] == SMALL.num_images - SMALL.holdout
+    assert len(info["losses"]) == SMALL.steps and all(np.isfinite(info["losses"]))
+
+
+def test_steps_argument_overrides_the_config(cache):
+    out = pretrain_mini(cache / "steps.pt", cache_dir=cache, steps=2, progress=False, config=SMALL, evaluate=False)
+    assert len(json.loads(sidecar_path(out).read_text())["losses"]) == 2
+    with pytest.raises(ValueError, match="steps"):
+        pretrain_mini(cache / "bad.pt", cache_dir=cache, steps=0, config=SMALL, evaluate=False)
+
+
+def test_loss_decreases_on_a_short_run(cache, small_run):
+    from tcclip.data.synthetic import generate_image_captions, load_image_captions
+
+    images, captions = load_image_captions(generate_image_captions(cache / "synthetic_captions", seed=0, n=120))
+    cfg = dataclasses.replace(SMALL, steps=40, batch_size=16, warmup_steps=4, threads=2)
+    result = train_clip(images, captions, cfg, seed=0, progress=False)
+    first, last = np.mean(result.losses[:5]), np.mean(result.losses[-5:])
+    assert np.isfinite(result.losses).all()
+    assert last < first - 0.3, (first, last)
+
+
+def test_write_is_atomic(cache, small_run, monkeypatch):
+    before = small_run.read_bytes()
+
+    def broken_save(obj, f, *args, **kwargs):
+        with open(f, "wb") as fh:
+            fh.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        pretrain_mini(small_run, cache_dir=cache, seed=0, progress=False, config=SMALL, evaluate=False)
+    assert small_run.read_bytes() == before  # the old weights survive
+    assert not [p for p in small_run.parent.iterdir() if p.name.endswith(".part")]
+
+
+def test_batches_hold_distinct_captions_and_cover_every_image():
+    ids = np.array([0, 0, 0, 1, 1, 2, 3, 3, 4, 5])
+    gen = torch.Generator().manual_seed(0)
+    batches = _distinct_caption_batches(ids, 4, gen)
+    seen = []
+    for _ in range(10):
+        batch = next(batches)
+        assert len(batch) == 4 and len(set(ids[batch])) == 4
+        seen += batch
+    assert set(seen) == set(range(len(ids)))
+    with pytest.raises(ValueError, match="distinct captions"):
+        next(_distinct_caption_batches(ids, 7, gen))
+
+
+def test_caption_variants_keep_the_content():
+    assert caption_variants("a photo of a red square on the left") == [
+        "a photo of a red square on the left", "a red square on the left"]
+    assert caption_variants("two circles") == ["two circles"]
+
+
+def test_short_text_encoding_matches_open_clip(small_run):
+    import open_clip
+
+    clip = open_clip.create_model("TC-Tiny", pretrained=str(small_run), force_quick_gelu=True).double().eval()
+    tokens = open_clip.get_tokenizer("TC-Tiny")(["a photo of a red square on the left", "a blue circle"])
+    with torch.no_grad():
+        torch.testing.assert_close(encode_captions(clip, tokens), clip.encode_text(tokens), rtol=1e-10, atol=1e-10)
+
+
+def test_zero_shot_evaluation_on_a_tiny_world(cache, small_run):
+    from tcclip.data.synthetic import generate_video_world
+    from tcclip.pretrain import load_test_videos, zero_shot_video_accuracy
+
+    world = generate_video_world(cache / "synthetic", seed=0, size="tiny")
+    videos, labels, classnames = load_test_videos(world)
+    assert videos.shape[1:] == (8, 3, 64, 64) and len(labels) == len(videos) == world.counts["test"]
+    result = zero_shot_video_accuracy(str(small_run), videos, labels, classnames, world.families)
+    assert result["num_classes"] == len(world.classes) and result["chance"] == round(1 / len(world.classes), 4)
+    assert 0.0 <= result["top1"] <= 1.0 and set(result["per_family"]) == {world.families[c] for c in classnames}
+    # per-family accuracies weighted by their clip counts give the overall accuracy
+    counts = {f: sum(world.families[classnames[int(y)]] == f for y in labels) for f in result["per_family"]}
+    overall = sum(result["per_family"][f] * n for f, n in counts.items()) / len(labels)
+    assert overall == pytest.approx(result["top1"], abs=1e-3)

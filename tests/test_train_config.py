@@ -1,0 +1,127 @@
+"""Config composition (every protocol x model), schedule and optimizer groups."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from tcclip.train import compose_config, effective_batch
+from tcclip.train.config import list_choices
+from tcclip.train.optim import build_optimizer, build_scheduler, lr_factor, param_groups
+
+# spec section 4 table: epochs (warm-up), lr -> min, total batch, train views, test views
+RECIPES = {
+    "zero_shot": dict(epochs=10, warmup_epochs=5, lr=8e-6, min_lr=8e-8, total_batch=256, train=(1, 1), test=(2, 1)),
+    "few_shot": dict(epochs=50, warmup_epochs=5, lr=2e-6, min_lr=2e-8, total_batch=64, train=(2, 1), test=(2, 1)),
+    "base2novel": dict(epochs=12, warmup_epochs=2, lr=3.33e-6, min_lr=3.33e-8, total_batch=64, train=(2, 1), test=(2, 1)),
+    "fully_supervised": dict(epochs=30, warmup_epochs=5, lr=2.2e-5, min_lr=2.2e-7, total_batch=512, train=(1, 1),
+                             test=(4, 3)),
+}
+
+
+def test_groups_exist():
+    assert set(list_choices("protocol")) == set(RECIPES)
+    assert set(list_choices("data")) == {"k400", "k600", "hmdb51", "ucf101", "ssv2", "synthetic"}
+    assert set(list_choices("model")) == {"clip", "vifi_clip", "tc_clip"}
+    assert {"gpu24gb", "gpu80gb"} <= set(list_choices("preset"))
+
+
+@pytest.mark.parametrize("model", ["clip", "vifi_clip", "tc_clip"])
+@pytest.mark.parametrize("protocol", list(RECIPES))
+def test_paper_recipe_per_protocol_and_model(protocol, model, monkeypatch):
+    monkeypatch.delenv("TCCLIP_PROFILE", raising=False)
+    cfg = compose_config([f"protocol={protocol}", f"model={model}"])
+    r = RECIPES[protocol]
+    p = cfg.protocol
+    assert (p.name, p.epochs, p.warmup_epochs, p.total_batch) == (protocol, r["epochs"], r["warmup_epochs"], r["total_batch"])
+    assert math.isclose(p.lr, r["lr"]) and math.isclose(p.min_lr, r["min_lr"])
+    assert (p.train_clips, p.train_crops) == r["train"] and (p.test_clips, p.test_crops) == r["test"]
+    assert cfg.model.name == model and cfg.model.clip == "ViT-B-16" and cfg.model.pretrained == "openai"
+    assert (cfg.data.num_frames, cfg.data.size) == (16, 224)
+    t = cfg.train
+    assert (list(t.betas), t.weight_decay, t.label_smoothing, t.mixup, t.cutmix, t.switch_prob, t.prompt_lr_mult) == (
+        [0.9, 0.98], 0.001, 0.1, 0.8, 1.0, 0.5, 10.0)
+    if protocol == "zero_shot":
+        assert cfg.data.name == "k400" and cfg.eval.wise_ft == 0.7
+        assert [(t.name, list(t.splits)) for t in cfg.protocol.targets] == [
+            ("hmdb51", [1, 2, 3]), ("ucf101", [1, 2, 3]), ("k600", [1, 2, 3])]
+
+
+def test_command_line_example_and_options():
+    cfg = compose_config(["protocol=few_shot", "data=hmdb51", "model=tc_clip", "data.shots=2", "data.split=1",
+                          "output=runs/x", "model.options.num_context=64", "model.options.merge=kmeans"])
+    assert (cfg.data.name, cfg.data.shots, cfg.data.split, cfg.output) == ("hmdb51", 2, 1, "runs/x")
+    assert dict(cfg.model.options) == {"num_context": 64, "merge": "kmeans"}
+    assert compose_config(["data=ssv2"]).data.flip is False
+
+
+def test_tiny_profile(monkeypatch):
+    monkeypatch.delenv("TCCLIP_PROFILE", raising=False)
+    cfg = compose_config(["profile=tiny", "protocol=zero_shot"])
+    assert (cfg.profile, cfg.data.name, cfg.model.clip, cfg.model.pretrained) == ("tiny", "synthetic", "TC-Tiny", "auto")
+    assert (cfg.data.size, cfg.data.num_frames, cfg.train.amp) == (64, 8, "none")
+    assert [t.name for t in cfg.protocol.targets] == ["synthetic"]
+    monkeypatch.setenv("TCCLIP_PROFILE", "tiny")
+    assert compose_config(["protocol=few_shot"]).profile == "tiny"
+    assert compose_config(["protocol=few_shot", "data=hmdb51"]).data.name == "hmdb51"  # explicit choice wins
+    assert compose_config(["profile=full"]).model.clip == "ViT-B-16"
+
+
+def test_presets_and_overrides_order():
+    cfg = compose_config(["preset=gpu24gb", "train.batch_per_gpu=2"])
+    assert cfg.train.grad_checkpointing is True and cfg.train.batch_per_gpu == 2 and cfg.train.amp == "bf16"
+    assert compose_config(["preset=gpu80gb"]).train.batch_per_gpu == 32
+
+
+@pytest.mark.parametrize("bad, match", [("protocol=nope", "unknown protocol"), ("train.no_such_key=1", "bad override"),
+                                        ("data.shots", "key=value"), ("profile=huge", "unknown profile")])
+def test_bad_overrides(bad, match):
+    with pytest.raises(ValueError, match=match):
+        compose_config([bad])
+
+
+def test_effective_batch():
+    assert effective_batch(256, 8, 4) == 8
+    assert effective_batch(64, 8, 1) == 8
+    with pytest.raises(ValueError, match="multiple"):
+        effective_batch(64, 6, 1)
+
+
+def test_lr_schedule_warmup_cosine():
+    total, warm, ratio = 100, 10, 0.01
+    f = [lr_factor(s, total, warm, ratio) for s in range(total + 1)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0) and f[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(f[10:], f[11:]))  # monotone decay after warm-up
+    assert f[total] == pytest.approx(ratio)
+    assert f[55] == pytest.approx(ratio + (1 - ratio) * 0.5)  # half way through the cosine
+
+
+class _Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.visual = nn.Linear(3, 3)
+        self.prompt_learner = nn.Module()
+        self.prompt_learner.ctx = nn.Parameter(torch.zeros(4, 3))
+        self.prompt_generator = nn.Linear(3, 3)
+        self.logit_scale = nn.Parameter(torch.ones(()))
+
+
+def test_param_groups_decay_and_prompt_lr():
+    model = _Toy()
+    groups = {tuple(g["names"]): g for g in param_groups(model, 1e-3, 0.001, 10.0)}
+    by_name = {n: (g["lr"], g["weight_decay"]) for names, g in groups.items() for n in names}
+    assert by_name["visual.weight"] == (1e-3, 0.001)
+    assert by_name["visual.bias"] == (1e-3, 0.0) and by_name["logit_scale"] == (1e-3, 0.0)
+    assert by_name["prompt_learner.ctx"] == (pytest.approx(1e-2), 0.001)  # 2-D: decayed, 10x lr
+    assert by_name["prompt_generator.weight"] == (pytest.approx(1e-2), 0.001)
+    assert by_name["prompt_generator.bias"] == (pytest.approx(1e-2), 0.0)
+    opt = build_optimizer(model, 1e-3, betas=(0.9, 0.98))
+    assert all(g["betas"] == (0.9, 0.98) for g in opt.param_groups)
+    sched = build_scheduler(opt, total_steps=10, warmup_steps=2, lr=1e-3, min_lr=1e-5)
+    for _ in range(10):
+        opt.step()
+        sched.step()
+    lrs = sorted(g["lr"] for g in opt.param_groups)
+    assert lrs[0] == pytest.approx(1e-5) and lrs[-1] == pytest.approx(1e-4)  # prompts keep 10x down to min

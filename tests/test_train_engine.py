@@ -1,0 +1,189 @@
+"""End-to-end tiny runs of every protocol, exact resume, WiSE-FT, NaN stop and bad inputs.
+
+Everything runs on a private tiny synthetic world and random TC-Tiny weights in tmp dirs
+(never the shared cache), with 4-frame clips and one or two optimizer steps per run.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from tcclip.checkpoint import read_checkpoint
+from tcclip.train import NonFiniteLossError, compose_config, run
+from tcclip.train.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from tcclip.data.synthetic import generate_video_world
+
+    root = tmp_path_factory.mktemp("data")
+    generate_video_world(root / "synthetic", seed=0, size="tiny")
+    return root
+
+
+def tiny(world, weights, output, *extra):
+    """Overrides for a fast CPU run: 4 frames, k=4, batch 2, 2 micro-batches per step."""
+    return ["profile=tiny", f"data.root={world}", f"model.pretrained={weights}", "data.num_frames=4",
+            "model.options.num_context=4", "train.batch_per_gpu=2", "protocol.total_batch=4", "protocol.epochs=1",
+            "protocol.warmup_epochs=0", "protocol.steps_per_epoch=1", "protocol.test_clips=1", "eval.batch_size=16",
+            f"output={output}", *extra]
+
+
+def test_few_shot_end_to_end(world, tiny_clip_path, tmp_path):
+    out = tmp_path / "fs"
+    res = run(compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "data.shots=2",
+                                  "protocol.test_clips=2", "eval.save_predictions=true")))
+    assert res["finished"] and res["train"]["steps"] == 1
+    assert res["train"]["schedule"]["accumulation"] == 2 and res["train"]["best_epoch"] == 0
+    t = res["tests"]["synthetic"]
+    assert t["num_videos"] == 16 and t["num_views"] == 2 and 0 <= t["top1"] <= t["top5"] <= 100
+    assert res["summary"]["top1"] == t["top1"]
+    saved = json.loads((out / "results.json").read_text())
+    for key in ("command", "git_commit", "seed", "machine", "wall_time_s", "config"):
+        assert key in saved
+    assert saved["machine"]["torch"] == torch.__version__ and saved["wall_time_s"] > 0
+    assert "| synthetic |" in (out / "results.md").read_text()
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert len(rows) == 16 and all(r["path"] for r in rows)
+    assert abs(sum(r["pred"] == r["label"] for r in rows) / 16 * 100 - t["top1"]) < 1e-9
+    log_rows = list(csv.DictReader((out / "train_log.csv").open()))
+    assert [int(r["step"]) for r in log_rows] == [1] and float(log_rows[0]["clips_per_s"]) > 0
+    assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+
+
+def test_zero_shot_with_wise_ft(world, tiny_clip_path, tmp_path):
+    from tcclip.train.protocols import load_eval_model
+
+    out = tmp_path / "zs"
+    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=zero_shot", "protocol.total_batch=2"))
+    res = run(cfg)
+    assert set(res["tests"]) == {"synthetic"} and set(res["tests_wise_ft"]) == {"synthetic"}
+    assert res["wise_ft"] == 0.7 and "synthetic/top1_mean" in res["summary_wise_ft"]
+    assert res["summary"]["synthetic/top1_std"] == 0.0  # one split
+    # the evaluated blend is 0.3 CLIP + 0.7 fine-tuned, prompts kept fine-tuned
+    from tcclip.train.protocols import build_run_model
+
+    unseen = ["a red square moving left", "a blue square moving right"]
+    blend = load_eval_model(res["tested_checkpoint"], cfg, unseen, wise_ft=0.7).state_dict()
+    tuned = read_checkpoint(res["tested_checkpoint"])["model"]
+    clip = build_run_model(cfg, unseen).state_dict()
+    key = "visual.transformer.resblocks.0.mlp.c_fc.weight"
+    assert not torch.allclose(tuned[key], clip[key])
+    torch.testing.assert_close(blend[key], 0.3 * clip[key] + 0.7 * tuned[key])
+    torch.testing.assert_close(blend["prompt_learner.ctx"], tuned["prompt_learner.ctx"])
+
+
+def test_base2novel_and_fully_supervised(world, tiny_clip_path, tmp_path):
+    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b2n", "protocol=base2novel", "protocol.total_batch=2")))
+    s = res["summary"]
+    assert set(res["tests"]) == {"synthetic/base", "synthetic/novel"}
+    assert s["harmonic_mean"] == pytest.approx(2 * s["base_top1"] * s["novel_top1"] / (s["base_top1"] + s["novel_top1"])
+                                               if s["base_top1"] + s["novel_top1"] else 0.0)
+    assert res["tests"]["synthetic/base"]["num_videos"] == 8 and res["tests"]["synthetic/novel"]["num_videos"] == 8
+    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "fs", "protocol=fully_supervised",
+                                  "model=vifi_clip", "protocol.total_batch=2")))
+    assert res["finished"] and res["tests"]["synthetic"]["num_videos"] == 16
+
+
+def test_clip_is_evaluated_without_training(world, tiny_clip_path, tmp_path):
+    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "clip", "protocol=zero_shot", "model=clip")))
+    assert "train" not in res and res["tests"]["synthetic"]["num_videos"] == 4
+    assert not (tmp_path / "clip" / "last.pt").exists()
+
+
+def test_resume_is_exact(world, tiny_clip_path, tmp_path):
+    """Stop after 3 of 4 steps (mid-epoch 2), resume from last.pt: same losses, lrs and weights.
+
+    float32 on the CPU is deterministic for a fixed thread count, so equality is exact.
+    """
+    common = ["protocol=few_shot", "data.shots=2", "protocol.epochs=2", "protocol.steps_per_epoch=2",
+              "protocol.warmup_epochs=1", "protocol.total_batch=2", "eval.every_epochs=0", "eval.test=false"]
+    full = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "a", *common)))
+    part = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b", *common, "train.max_steps=3")))
+    assert part["finished"] is False and part["train"]["steps"] == 3
+    assert read_checkpoint(tmp_path / "b" / "last.pt")["step"] == 3
+    resumed = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b", *common)))  # resume=auto
+    assert resumed["train"]["steps"] == 4
+    assert [h["loss"] for h in resumed["train"]["history"]] == [h["loss"] for h in full["train"]["history"]]
+    assert [h["lr"] for h in resumed["train"]["history"]] == [h["lr"] for h in full["train"]["history"]]
+    assert len({h["loss"] for h in full["train"]["history"]}) == 4  # the steps do differ
+    a, b = read_checkpoint(tmp_path / "a" / "last.pt")["model"], read_checkpoint(tmp_path / "b" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # the CSV log of the resumed run continues where it stopped
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "b" / "train_log.csv").open())]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(world, tiny_clip_path, tmp_path, monkeypatch):
+    import tcclip.train.engine as engine
+
+    calls = {"n": 0}
+    real = engine.video_text_loss
+
+    def poisoned(logits, target, label_smoothing=0.1):
+        calls["n"] += 1
+        loss = real(logits, target, label_smoothing)
+        return loss * float("nan") if calls["n"] > 1 else loss  # step 1 fine, step 2 NaN
+
+    monkeypatch.setattr(engine, "video_text_loss", poisoned)
+    out = tmp_path / "nan"
+    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "protocol.steps_per_epoch=3",
+                              "protocol.total_batch=2", "train.checkpoint_every=1"))
+    with pytest.raises(NonFiniteLossError, match="not overwritten"):
+        run(cfg)
+    assert read_checkpoint(out / "last.pt")["step"] == 1
+
+
+def test_missing_dataset_names_the_prepare_command(tmp_path, tiny_clip_path):
+    from tcclip.data import DatasetNotPreparedError
+
+    cfg = compose_config(["protocol=few_shot", "data=hmdb51", f"data.root={tmp_path}", f"model.pretrained={tiny_clip_path}",
+                          "model.clip=TC-Tiny", f"output={tmp_path / 'o'}", "device=cpu"])
+    with pytest.raises(DatasetNotPreparedError, match="data_scripts"):
+        run(cfg)
+
+
+def test_corrupt_training_video_is_skipped_and_counted(world, tiny_clip_path, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(world, copy)
+    listed = (copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt").read_text().split()
+    (copy / "synthetic" / "videos" / listed[0]).write_bytes(b"not a video")
+    short = copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt"
+    short.write_text("".join(f"{listed[i]} {listed[i + 1]}\n" for i in (0, 2, 4, 6)))  # 4 videos, 1 corrupt
+    res = run(compose_config(tiny(copy, tiny_clip_path, tmp_path / "o", "protocol=few_shot", "data.shots=2",
+                                  "data.max_skip_rate=1.0", "eval.every_epochs=0", "eval.test=false")))
+    # one step of 4 clips = every video of the list once: the corrupt one is met exactly once
+    assert res["train"]["skipped_videos"] == 1
+
+
+def test_eval_cli_explicit_list_and_wrong_class_list(world, tiny_clip_path, tmp_path):
+    from tcclip import save_checkpoint
+    from tcclip.train.protocols import build_run_model
+
+    out = tmp_path / "fs"
+    syn = world / "synthetic"
+    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot"))
+    save_checkpoint(out / "best.pt", build_run_model(cfg, ["a", "b"]))  # eval replaces the class names
+    base = [f"profile=tiny", f"data.root={world}", "data.num_frames=4", f"output={tmp_path / 'ev'}"]
+    code = cli_main(["eval", "--checkpoint", str(out / "best.pt"), "--list", str(syn / "test.txt"), "--root",
+                     str(syn / "videos"), "--labels", str(syn / "labels.csv"), "--views", "1x1", "--predictions", *base])
+    assert code == 0
+    res = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert res["tests"]["test"]["num_videos"] == 16 and res["checkpoint"] == str(out / "best.pt")
+    assert len(list(csv.DictReader((tmp_path / "ev" / "eval_predictions.csv").open()))) == 16
+    # a label file with fewer classes than the list uses is an error naming the mismatch
+    short = tmp_path / "short.csv"
+    short.write_text("id,name\n0,a red square moving left\n1,a red square moving right\n")
+    from tcclip.train.evaluate_cli import evaluate_checkpoint
+
+    with pytest.raises(ValueError, match="out of range"):
+        evaluate_checkpoint(compose_config(base), str(out / "best.pt"), list_file=str(syn / "test.txt"),
+                            video_root=str(syn / "videos"), labels=str(short))
+    assert cli_main(["eval", "--checkpoint", str(out / "best.pt"), "--list", str(syn / "test.txt"), "--root",
+                     str(syn / "videos"), "--labels", str(short), *base]) == 2

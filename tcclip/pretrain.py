@@ -38,6 +38,9 @@ __all__ = [
     "PretrainConfig",
     "PretrainResult",
     "pretrain_mini",
+    "format_metrics",
+    "sidecar_path",
+    "create_tiny_clip",
     "train_clip",
     "caption_variants",
     "encode_captions",
@@ -58,7 +61,7 @@ class PretrainConfig:
     """Settings of one mini-pretraining run (all of them go into the JSON sidecar)."""
 
     steps: int = 400
-    batch_size: int = 96
+    batch_size: int = 64
     lr: float = 2e-3
     min_lr: float = 1e-5
     warmup_steps: int = 30

@@ -62,6 +62,7 @@ PLAN: list[tuple[str, list[str]]] = [
         "Appendix",
         [
             "notebooks/12_appendix_performance",
+            "book/training",
             "book/datasets",
             "book/data_scripts",
             "book/synthetic_world",

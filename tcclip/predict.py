@@ -224,8 +224,8 @@ def explain_video(model: nn.Module, path: str | os.PathLike, out: str | os.PathL
     if index not in usable:
         raise ValueError(f"layer {layer} records no seed/context tokens; choose one of {usable} (or -1 for the last)")
     details = layers[index]
-    num_patches = details.seed_scores.shape[-1] if details.seed_scores is not None else size // model.visual.conv1.kernel_size[0]
-    grid = math.isqrt(num_patches)
+    grid = size // model.visual.conv1.kernel_size[0]
+    num_patches = grid * grid
     seeds = torch.zeros(num_frames, num_patches, dtype=torch.bool)
     seeds.scatter_(1, details.seed_indices[0].cpu(), True)
     groups = group_ids_from_sources(source_patch_map(details, num_frames, num_patches)[0].cpu())

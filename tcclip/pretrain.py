@@ -500,8 +500,9 @@ def _evaluate(weights: Path, model: nn.Module, images: np.ndarray, captions: Seq
         from .data.registry import dataset_dir
         from .data.synthetic import generate_video_world
 
+        # the same world (same place, same parameters) as tcclip.assets.synthetic_world
         world = generate_video_world(dataset_dir("synthetic", root=cache), seed=0, size="default",
-                                     workers=1, progress=progress)
+                                     workers=2, progress=progress)
     videos, labels, classnames = load_test_videos(world, image_size=cfg.image_size, progress=progress)
     score = lambda w: zero_shot_video_accuracy(w, videos, labels, classnames, world.families, seed=seed)  # noqa: E731
     metrics["zero_shot_video"] = {

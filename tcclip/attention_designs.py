@@ -239,43 +239,62 @@ def time_designs(
     window: int = 1,
     num_context: int = 16,
     batch: int = 1,
-    min_run_time: float = 0.05,
+    rounds: int = 7,
+    target_seconds: float = 0.002,
     seed: int = 0,
     threads: int = 1,
 ) -> list[dict]:
     """Wall time of one attention layer (:func:`attend`, no grad) per design and clip length.
 
-    Returns rows ``{design, frames, seconds, flops, pairs}``. Timings use
-    ``torch.utils.benchmark`` with ``threads`` threads and report the *fastest* block of runs
-    within ``min_run_time``: on a shared machine other processes only ever add time, so the
-    minimum is the most repeatable statistic. These are indicative numbers for the machine
-    at hand; the repository's benchmark scripts are where performance claims come from.
+    Returns rows ``{design, frames, seconds, flops, pairs}``. Each (design, T) is timed
+    ``rounds`` times on ``threads`` threads, each time as the mean over enough calls to last
+    about ``target_seconds``; the rounds are interleaved across all designs and lengths, and
+    the *fastest* round is kept: on a shared machine other processes only ever add time, so
+    interleaving spreads their noise over every design and the minimum is the most
+    repeatable statistic. Timed with a plain ``perf_counter`` loop rather than
+    ``torch.utils.benchmark``, whose per-measurement set-up costs more than these small
+    layers. Indicative numbers for the machine at hand; the repository's benchmark scripts
+    are where performance claims come from.
     """
-    from torch.utils import benchmark
+    import time
 
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
     generator = torch.Generator().manual_seed(seed)
-    rows = []
     attn = BiasAugmentedAttention(width, heads, with_bias_table=True).eval()
-    for t in frames:
-        x = torch.randn(batch, t, tokens, width, generator=generator)
-        context = torch.randn(batch, num_context, width, generator=generator)
-        for design in designs:
-            kwargs = dict(window=window, context=context if design == "tc" else None)
-            timer = benchmark.Timer(
-                stmt="attend(x, attn, design, **kwargs)",
-                globals=dict(attend=attend, x=x, attn=attn, design=design, kwargs=kwargs),
-                num_threads=threads,
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            cases = []
+            for t in frames:
+                x = torch.randn(batch, t, tokens, width, generator=generator)
+                context = torch.randn(batch, num_context, width, generator=generator)
+                for design in designs:
+                    kwargs = dict(window=window, context=context if design == "tc" else None)
+                    start = time.perf_counter()  # one warm-up call, which also sizes the loop
+                    attend(x, attn, design, **kwargs)
+                    once = time.perf_counter() - start
+                    cases.append((design, t, x, kwargs, max(1, int(target_seconds / max(once, 1e-7)))))
+            best = [float("inf")] * len(cases)
+            for _ in range(rounds):
+                for i, (design, _, x, kwargs, number) in enumerate(cases):
+                    start = time.perf_counter()
+                    for _ in range(number):
+                        attend(x, attn, design, **kwargs)
+                    best[i] = min(best[i], (time.perf_counter() - start) / number)
+    finally:
+        torch.set_num_threads(previous_threads)
+    rows = []
+    for (design, t, *_), seconds in zip(cases, best):
+        k = num_context if design == "tc" else 0
+        rows.append(
+            dict(
+                design=design,
+                frames=t,
+                seconds=seconds,
+                flops=attention_flops(design, t, tokens, width, window, k, batch),
+                pairs=num_query_key_pairs(design, t, tokens, window, k),
             )
-            with torch.no_grad():
-                seconds = min(timer.blocked_autorange(min_run_time=min_run_time).times)
-            k = num_context if design == "tc" else 0
-            rows.append(
-                dict(
-                    design=design,
-                    frames=t,
-                    seconds=seconds,
-                    flops=attention_flops(design, t, tokens, width, window, k, batch),
-                    pairs=num_query_key_pairs(design, t, tokens, window, k),
-                )
-            )
+        )
     return rows

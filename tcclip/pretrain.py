@@ -43,6 +43,7 @@ __all__ = [
     "create_tiny_clip",
     "train_clip",
     "caption_variants",
+    "content_key",
     "encode_captions",
     "retrieval_accuracy",
     "zero_shot_video_accuracy",
@@ -64,7 +65,7 @@ class PretrainConfig:
     batch_size: int = 64
     lr: float = 2e-3
     min_lr: float = 1e-5
-    warmup_steps: int = 30
+    warmup_steps: int = 40
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
@@ -74,6 +75,7 @@ class PretrainConfig:
     max_shift: int = 3  # light augmentation: random translation by up to this many pixels
     brightness: float = 0.1  # and a global brightness factor in [1 - b, 1 + b]
     prefix_drop: float = 0.5  # probability of writing "a red circle ..." for "a photo of a ..."
+    position_drop: float = 0.0  # probability of leaving out "on the left" etc.
     max_logit_scale: float = 100.0  # CLIP clamps the learned temperature at 100
     threads: int = 2  # torch CPU threads (the CI machine has 2 cores)
     eval_batch_size: int = 256
@@ -97,17 +99,33 @@ class PretrainResult:
 # --------------------------------------------------------------------------------------
 
 
-def caption_variants(caption: str) -> list[str]:
-    """The captions an image may be shown with: as generated, and without "a photo of".
+def _position_phrases() -> tuple[str, ...]:
+    from .data.synthetic import _POSITIONS  # the caption grammar's own list, not a copy
 
-    Class names of the video world read "a red square moving left", not "a photo of ...";
-    seeing both forms makes the text encoder pool on the content words rather than on the
-    fixed prefix. Only meaning-preserving rewrites are used, so a batch of distinct
-    underlying captions stays free of false negatives.
+    return tuple(_POSITIONS)
+
+
+def content_key(caption: str) -> str:
+    """A caption without its position phrase: what a position-free variant still says."""
+    for phrase in _position_phrases():
+        if caption.endswith(" " + phrase):
+            return caption[: -len(phrase) - 1]
+    return caption
+
+
+def caption_variants(caption: str) -> list[str]:
+    """Four ways to caption an image, indexed by ``prefix_dropped + 2 * position_dropped``.
+
+    Class names of the video world read "a red square staying still", not "a photo of a red
+    square on the left"; also seeing "a red square on the left", "a photo of a red square"
+    and "a red square" makes the text encoder pool on the colour and shape words rather
+    than on the fixed prefix and the position. The rewrites only remove words; captions
+    without a prefix or position repeat the ones they have.
     """
-    if caption.startswith(PHOTO_PREFIX):
-        return [caption, caption[len(PHOTO_PREFIX):]]
-    return [caption]
+    short = caption[len(PHOTO_PREFIX):] if caption.startswith(PHOTO_PREFIX) else caption
+    key = content_key(caption)
+    key_short = key[len(PHOTO_PREFIX):] if key.startswith(PHOTO_PREFIX) else key
+    return [caption, short, key, key_short]
 
 
 def _distinct_caption_batches(caption_ids: np.ndarray, batch_size: int, gen: torch.Generator) -> Iterator[list[int]]:
@@ -269,20 +287,23 @@ def train_clip(
     model = create_tiny_clip(seed)
     tokenizer = open_clip.get_tokenizer(CLIP_NAME)
     distinct = sorted(set(captions))
+    # Captions whose position may be dropped must differ in more than the position within
+    # a batch, or "a red square" would be a false negative for another red square's image.
+    batch_key = content_key if cfg.position_drop > 0 else (lambda c: c)
+    keys = sorted({batch_key(c) for c in distinct})
+    key_index = {k: i for i, k in enumerate(keys)}
     lookup = {c: i for i, c in enumerate(distinct)}
     caption_ids = np.array([lookup[c] for c in captions])
-    # Every caption and its variants tokenised once; a batch only indexes into this table.
-    variants = [caption_variants(c) for c in distinct]
-    width = max(len(v) for v in variants)
-    table = tokenizer([v[min(j, len(v) - 1)] for v in variants for j in range(width)]).view(len(distinct), width, -1)
-    num_variants = torch.tensor([len(v) for v in variants])
+    batch_ids = np.array([key_index[batch_key(c)] for c in captions])
+    # Every caption's variants tokenised once; a batch only indexes into this table.
+    table = tokenizer([v for c in distinct for v in caption_variants(c)]).view(len(distinct), 4, -1)
     pixels = _to_model_input(images)
 
     gen = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_factor(s, cfg))
     loss_fn = ClipLoss()
-    batches = _distinct_caption_batches(caption_ids, cfg.batch_size, gen)
+    batches = _distinct_caption_batches(batch_ids, cfg.batch_size, gen)
     losses: list[float] = []
     start = time.perf_counter()
     steps: Any = range(cfg.steps)
@@ -295,8 +316,8 @@ def train_clip(
         for _ in steps:
             idx = torch.tensor(next(batches))
             cid = torch.from_numpy(caption_ids[idx.numpy()])
-            drop = (torch.rand(len(idx), generator=gen) < cfg.prefix_drop).long()
-            which = torch.minimum(drop, num_variants[cid] - 1)
+            which = (torch.rand(len(idx), generator=gen) < cfg.prefix_drop).long()
+            which += 2 * (torch.rand(len(idx), generator=gen) < cfg.position_drop).long()
             tokens = table[cid, which]
             x = _augment(pixels[idx], cfg, gen)
             image_features = F.normalize(model.encode_image(x), dim=-1)
@@ -540,14 +561,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help=f"weights file to write (default: the tiny profile's, {profile.pretrained})")
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default {PretrainConfig.steps})")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=PretrainConfig.threads,
+                        help="torch CPU threads (default %(default)s; 1 is faster on an overloaded machine)")
     parser.add_argument("--no-eval", action="store_true", help="skip the retrieval and zero-shot video measurements")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if not profile.is_tiny and args.out == profile.pretrained:
         parser.error("the full profile uses OpenAI's CLIP weights; pass --out to pretrain TC-Tiny anyway")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    config = dataclasses.replace(PretrainConfig(), threads=args.threads)
     out = pretrain_mini(args.out, cache_dir=profile.cache_dir, steps=args.steps, seed=args.seed,
-                        progress=not args.quiet, evaluate=not args.no_eval)
+                        progress=not args.quiet, config=config, evaluate=not args.no_eval)
     info = json.loads(sidecar_path(out).read_text())
     print(f"wrote {out} ({info['seconds']:.0f}s; details in {sidecar_path(out).name})")
     summary = format_metrics(info["metrics"])

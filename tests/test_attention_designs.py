@@ -163,6 +163,8 @@ def test_joint_cost_grows_quadratically_and_tc_linearly():
 
 
 def test_time_designs_rows():
-    rows = time_designs([1, 2], tokens=5, width=WIDTH, heads=HEADS, num_context=2, min_run_time=0.001)
+    rows = time_designs([1, 2], tokens=5, width=WIDTH, heads=HEADS, num_context=2, rounds=2, target_seconds=1e-4)
     assert [(r["design"], r["frames"]) for r in rows] == [(d, t) for t in (1, 2) for d in DESIGNS]
-    assert all(r["seconds"] > 0 and r["flops"] > 0 for r in rows)
+    assert all(0 < r["seconds"] < 1 and r["flops"] > 0 for r in rows)
+    with pytest.raises(ValueError, match="rounds"):
+        time_designs([1], tokens=5, width=WIDTH, heads=HEADS, rounds=0)

@@ -11,6 +11,7 @@ import torch
 from tcclip.pretrain import (
     PretrainConfig,
     caption_variants,
+    content_key,
     encode_captions,
     pretrain_mini,
     sidecar_path,
@@ -122,10 +123,25 @@ def test_batches_hold_distinct_captions_and_cover_every_image():
         next(_distinct_caption_batches(ids, 7, gen))
 
 
-def test_caption_variants_keep_the_content():
+def test_caption_variants_only_remove_words():
     assert caption_variants("a photo of a red square on the left") == [
-        "a photo of a red square on the left", "a red square on the left"]
-    assert caption_variants("two circles") == ["two circles"]
+        "a photo of a red square on the left", "a red square on the left", "a photo of a red square", "a red square"]
+    assert caption_variants("a photo of two blue circles far apart") == [
+        "a photo of two blue circles far apart", "two blue circles far apart"] * 2
+    assert content_key("a photo of a red square at the top") == "a photo of a red square"
+
+
+def test_position_free_variants_never_share_a_batch_key(cache):
+    """With position dropping, two images that differ only by position must not share a
+    batch, or one's position-free caption would be a false negative for the other."""
+    from tcclip.data.synthetic import generate_image_captions, load_image_captions
+
+    _, captions = load_image_captions(generate_image_captions(cache / "synthetic_captions", seed=0, n=120))
+    keys = sorted({content_key(c) for c in captions})
+    ids = np.array([keys.index(content_key(c)) for c in captions])
+    batch = next(_distinct_caption_batches(ids, 8, torch.Generator().manual_seed(0)))
+    texts = [caption_variants(captions[i])[3] for i in batch]
+    assert len(set(texts)) == len(texts)
 
 
 def test_short_text_encoding_matches_open_clip(small_run):

@@ -27,6 +27,23 @@ FROM_CLIP_KEYS = ("text.token_embedding.weight",)
 NOT_BLENDED = re.compile(r"(local_global_bias_table|^prompt_learner\.ctx$|^prompt_generator\.)")
 
 
+# (this package's prefix, the reference release's prefix); the most specific reference prefix
+# comes first so that renaming towards this package tries it before "text_encoder.".
+RENAMED_PREFIXES = (
+    ("prompt_generator.", "text_encoder.prompt_generation_layer.0."),
+    ("visual.", "image_encoder."),
+    ("text.", "text_encoder."),
+)
+
+
+def _rename(key: str, to_reference: bool) -> str:
+    for ours, theirs in RENAMED_PREFIXES:
+        old, new = (ours, theirs) if to_reference else (theirs, ours)
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded into the model; the message says why and what to do."""
 
@@ -106,9 +123,7 @@ def convert_reference_state_dict(state: dict) -> tuple[dict, list[str]]:
         if STALE_REFERENCE_KEYS.match(key):
             dropped.append(key)
             continue
-        key = re.sub(r"^image_encoder\.", "visual.", key)
-        key = re.sub(r"^text_encoder\.prompt_generation_layer\.0\.", "prompt_generator.", key)
-        key = re.sub(r"^text_encoder\.", "text.", key)
+        key = _rename(key, to_reference=False)
         split = re.match(r"^(.*\.attn)\.([qkv])_proj\.(weight|bias)$", key)
         if split:
             prefix, which, kind = split.groups()
@@ -132,9 +147,7 @@ def to_reference_state_dict(state: dict) -> dict:
     for key, value in state.items():
         if key in FROM_CLIP_KEYS:
             continue
-        key = re.sub(r"^visual\.", "image_encoder.", key)
-        key = re.sub(r"^prompt_generator\.", "text_encoder.prompt_generation_layer.0.", key)
-        key = re.sub(r"^text\.", "text_encoder.", key)
+        key = _rename(key, to_reference=True)
         fused = re.match(r"^(image_encoder\..*\.attn)\.in_proj_(weight|bias)$", key)
         if fused:
             for part, chunk in zip("qkv", value.chunk(3, dim=0)):

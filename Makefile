@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup sysdeps test test-fast book notebooks experiments benchmark clean
+.PHONY: setup sysdeps assets test test-fast book notebooks experiments benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ sysdeps:
 notebooks: $(STAMP)
 	$(BIN)/jupytext --to ipynb --quiet notebooks/*.md
 
-book: setup
+# The tiny profile's generated assets (synthetic world, tiny CLIP pretrained on synthetic stills),
+# made once before the chapters run so that no chapter cell pays for them; cached in .cache/.
+assets: $(STAMP)
+	$(BIN)/python -c "import tcclip.assets as a; a.synthetic_world(); a.clip_weights()"
+
+book: setup assets
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html
 
 test: setup notebooks

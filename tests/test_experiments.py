@@ -1,0 +1,181 @@
+"""The experiments runner: plan, frame-order test, pair metrics, and a whole ``--quick`` run.
+
+The quick run uses a private TCCLIP_CACHE holding random TC-Tiny weights (no pretraining), so
+its numbers are chance level; what is checked is the pipeline: every unit runs, the results
+JSON has its schema, every metric is a real percentage, a second call resumes from the records
+and the figures are written.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from tcclip import experiments as ex
+
+
+class _Recorder(nn.Module):
+    """A 'model' that returns its input's frame means as logits, so the frame order is visible."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return video.mean(dim=(2, 3, 4))  # [N, T]
+
+
+def _video(n=5, t=8):
+    # frame j of clip i is the constant 100 i + j: the order of the T axis can be read back
+    values = 100 * torch.arange(n, dtype=torch.float64)[:, None] + torch.arange(t, dtype=torch.float64)
+    return values[:, :, None, None, None].expand(n, t, 3, 4, 4).clone()
+
+
+def test_frame_order_normal_reversed_shuffled():
+    video = _video()
+    rec = _Recorder()
+    normal = ex.FrameOrder(rec, "normal")(video)
+    reversed_ = ex.FrameOrder(rec, "reversed")(video)
+    shuffled = ex.FrameOrder(rec, "shuffled", seed=0)(video)
+    assert torch.equal(normal, video[:, :, 0, 0, 0])
+    assert torch.equal(reversed_, normal.flip(1))
+    # each clip keeps its own frames, in a permuted order, and the clips are permuted differently
+    assert torch.equal(shuffled.sort(1).values, normal)
+    assert not torch.equal(shuffled, normal)
+    perms = (shuffled - 100 * torch.arange(5, dtype=torch.float64)[:, None]).long()
+    assert len({tuple(p.tolist()) for p in perms}) > 1
+    # the shuffle is seeded
+    assert torch.equal(ex.FrameOrder(rec, "shuffled", seed=0)(video), shuffled)
+    with pytest.raises(ValueError, match="frame order"):
+        ex.FrameOrder(rec, "backwards")
+
+
+def test_reversed_pairs_and_pair_metrics():
+    classes = ["a red square moving left", "a red square moving right", "a red circle growing",
+               "a red circle shrinking", "a red circle staying still"]
+    pairs = ex.reversed_pairs(classes)
+    assert pairs == {"a red square moving left": "a red square moving right",
+                     "a red square moving right": "a red square moving left",
+                     "a red circle growing": "a red circle shrinking",
+                     "a red circle shrinking": "a red circle growing"}
+    true = ["a red square moving left", "a red square moving right", "a red circle growing",
+            "a red circle staying still"]
+    pred = ["a red square moving left", "a red square moving left", "a red circle staying still",
+            "a red circle staying still"]
+    m = ex.pair_metrics(true, pred, classes)
+    # the static video is not a pair video: 3 pair videos, 1 right, 1 called its partner
+    assert m["pairs_top1"] == pytest.approx(100 / 3)
+    assert m["pairs_partner_rate"] == pytest.approx(100 / 3)
+    assert ex.pair_metrics(["a red circle staying still"], ["a red circle staying still"], classes) == {}
+
+
+def test_plan_units_are_unique_and_the_ablation_reference_is_the_main_run():
+    for quick in (False, True):
+        settings = ex.settings_for(quick)
+        units = ex.plan(settings)
+        names = [u.name for u in units]
+        assert len(names) == len(set(names))
+        protocols = {u.protocol for u in units if u.experiment == "main"}
+        assert protocols == {"zero_shot", "few_shot", "base2novel", "fully_supervised"}
+        # the ablation table's reference row reuses the main table's TC-CLIP runs: same steps, seeds among them
+        assert set(settings.ablation_seeds) <= set(settings.seeds)
+        assert all(u.steps == settings.steps_for(settings.ablation_protocol) for u in units if u.experiment == "ablation")
+        assert all(u.frame_order == (u.protocol == "fully_supervised" and u.model != "clip") for u in units
+                   if u.experiment == "main")
+    full = ex.settings_for(False)
+    assert len(full.seeds) >= 3 and len(full.ablation_seeds) >= 2
+    variants = {v for v, _ in full.ablations}
+    assert {"no TC", "no VP", "merge=kmeans", "merge=random", "merge=tube", "merge=none",
+            "pos. emb.=joint"} <= variants
+
+
+def test_unit_hash_changes_with_what_decides_the_numbers():
+    settings = ex.settings_for(True)
+    unit = ex.plan(settings)[1]
+    h = ex.unit_hash(unit, settings, "world", "weights")
+    assert h == ex.unit_hash(unit, settings, "world", "weights")
+    assert h != ex.unit_hash(replace(unit, steps=unit.steps + 1), settings, "world", "weights")
+    assert h != ex.unit_hash(unit, replace(settings, batch=4), "world", "weights")
+    assert h != ex.unit_hash(unit, settings, "other world", "weights")
+    assert h != ex.unit_hash(unit, settings, "world", "other weights")
+
+
+def test_load_results_missing_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make experiments"):
+        ex.load_results(tmp_path / "results.json")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, tiny_clip_path):
+    cache = tmp_path_factory.mktemp("cache")
+    (cache / "weights").mkdir()
+    shutil.copy(tiny_clip_path, cache / "weights" / "tc_tiny_pretrained.pt")
+    out = tmp_path_factory.mktemp("out") / "miniature"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TCCLIP_CACHE", str(cache))
+    mp.setenv("TCCLIP_PROFILE", "tiny")
+    try:
+        code = ex.main(["--quick", "--out", str(out)])
+        yield code, out, cache
+    finally:
+        mp.undo()
+
+
+def _metric_ok(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and 0.0 <= value <= 100.0
+
+
+@pytest.mark.slow
+def test_quick_run_writes_results_with_schema(quick_run):
+    code, out, _ = quick_run
+    assert code == 0
+    results = ex.load_results(out)
+    assert results["complete"] and results["missing"] == []
+    assert results["units_done"] == results["units_planned"] == len(ex.plan(ex.settings_for(True)))
+    assert results["command"].startswith("python -m tcclip experiments --quick")
+    assert results["seeds"] == [0] and results["quick"] is True
+    for key in ("platform", "cpu_count", "torch"):
+        assert results["machine"][key]
+    assert results["wall_time_s"] > 0 and "git_commit" in results
+    assert results["settings"]["world"] == "tiny"
+    expected = {"zero_shot": {"top1", "top1_wise_ft"}, "few_shot": {"top1", "top5"},
+                "base2novel": {"base_top1", "novel_top1", "hm"},
+                "fully_supervised": {"top1", "top5", "pairs_top1", "pairs_partner_rate"}}
+    for rec in results["records"]:
+        unit = rec["unit"]
+        wanted = set(expected[unit["protocol"]])
+        if unit["model"] == "clip":
+            wanted.discard("top1_wise_ft")
+        if unit["frame_order"]:
+            wanted |= {f"{m}_{o}" for m in ("top1", "pairs_top1", "pairs_partner_rate") for o in ("shuffled", "reversed")}
+        assert wanted <= set(rec["metrics"]), (rec["name"], sorted(rec["metrics"]))
+        for name, value in rec["metrics"].items():
+            assert _metric_ok(value), (rec["name"], name, value)
+        if unit["model"] != "clip":
+            assert rec["schedule"]["total_steps"] == unit["steps"]
+        assert (out / "runs" / f"{rec['name']}.json").is_file()
+    assert results["summary"]
+    for row in results["summary"]:
+        assert _metric_ok(row["mean"]) and row["std"] >= 0 and row["seeds"] >= 1
+    for name in ("main", "ablations", "frame_order"):
+        assert (out / f"{name}.png").stat().st_size > 1000
+    assert not (out / "work").exists() or not any((out / "work").iterdir())  # checkpoints cleaned up
+    frame = ex.results_frame(results)
+    assert set(frame.experiment) == {"main", "ablation"}
+
+
+@pytest.mark.slow
+def test_quick_run_resumes_from_its_records(quick_run, monkeypatch):
+    _, out, cache = quick_run
+    first = ex.load_results(out)
+    # rerunning with the same settings reuses every record and trains nothing
+    monkeypatch.setattr(ex, "run_unit", lambda unit, ctx: pytest.fail(f"{unit.name} was rerun"))
+    monkeypatch.setenv("TCCLIP_PROFILE", "tiny")
+    monkeypatch.setenv("TCCLIP_CACHE", str(cache))
+    again = ex.run_experiments(out, quick=True, argv=["--quick"], figures=False)
+    assert again["complete"] and again["units_reused"] == again["units_planned"]
+    assert [r["metrics"] for r in again["records"]] == [r["metrics"] for r in first["records"]]

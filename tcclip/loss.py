@@ -11,8 +11,10 @@ def video_text_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing
     Soft targets come from mixup/cutmix, which already fold label smoothing into them, so
     they are used as they are.
     """
+    if logits.dtype in (torch.float16, torch.bfloat16):  # the softmax in at least float32
+        logits = logits.float()
     if targets.dim() == 2:
         if targets.shape != logits.shape:
             raise ValueError(f"soft targets {tuple(targets.shape)} do not match logits {tuple(logits.shape)}")
-        return torch.sum(-targets * F.log_softmax(logits.float(), dim=-1), dim=-1).mean()
-    return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
+        return torch.sum(-targets * F.log_softmax(logits, dim=-1), dim=-1).mean()
+    return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)

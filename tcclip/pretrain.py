@@ -568,7 +568,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not profile.is_tiny and args.out == profile.pretrained:
         parser.error("the full profile uses OpenAI's CLIP weights; pass --out to pretrain TC-Tiny anyway")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # quiet open_clip's INFO chatter
+    log.setLevel(logging.INFO)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     config = dataclasses.replace(PretrainConfig(), threads=args.threads)

@@ -134,7 +134,7 @@ def test_quick_run_writes_results_with_schema(quick_run):
     code, out, _ = quick_run
     assert code == 0
     results = ex.load_results(out)
-    assert results["complete"] and results["missing"] == []
+    assert results["complete"] and results["missing"] == [] and results["failed"] == {}
     assert results["units_done"] == results["units_planned"] == len(ex.plan(ex.settings_for(True)))
     assert results["command"].startswith("python -m tcclip experiments --quick")
     assert results["seeds"] == [0] and results["quick"] is True

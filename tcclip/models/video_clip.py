@@ -50,6 +50,9 @@ class VideoCLIP(nn.Module):
         self.clean_classnames = clean_classnames
         self.visual = TCVisionEncoder(clip_model.visual, tc, num_frames, make_context=video_prompting and vp_source == "context")
         self.text = TextEncoder(clip_model, context_length)
+        # Class-name embeddings are fixed (buffers in the reference), so the table never gets a
+        # gradient; frozen here, DDP does not wait for one and AdamW keeps no state for it.
+        self.text.token_embedding.weight.requires_grad_(False)
         self.prompt_learner = PromptLearner(self.text.token_embedding, tokenizer, context_length, prompt_mode, num_prompts)
         self.prompt_generator: Optional[VideoConditionalPrompting] = None
         if video_prompting:

@@ -37,7 +37,6 @@ __all__ = ["NonFiniteLossError", "TrainState", "train", "rng_state", "set_rng_st
 
 
 #: Parameters that the models never train (see where they are frozen in ``train``).
-NO_GRAD_PARAMS = ("text.token_embedding.weight",)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -205,12 +204,6 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
         torch.use_deterministic_algorithms(True)
     model = model.to(device=device, dtype=dtype)
     base = model
-    for name, param in base.named_parameters():
-        # The class-name token embeddings are computed once per class list (the prompt's fixed
-        # prefix / suffix), so the embedding table never receives a gradient; freezing it keeps
-        # DDP from waiting for one and the optimizer from carrying state for it.
-        if name in NO_GRAD_PARAMS:
-            param.requires_grad_(False)
     if cfg.train.grad_checkpointing:
         base.set_grad_checkpointing(True)
     sched = plan_schedule(cfg, len(train_set), info)
@@ -243,6 +236,8 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
         if payload.get("scaler"):
             scaler.load_state_dict(payload["scaler"])
         state = TrainState(**payload["train_state"])
+        if not info.is_main:
+            state.skipped_videos = 0  # the saved count is the total over ranks; rank 0 carries it
         history = list(payload.get("history", []))
         validations = list(payload.get("validations", []))
         set_rng_state(payload["rng"][min(info.rank, len(payload["rng"]) - 1)] if isinstance(payload["rng"], list)
@@ -274,9 +269,12 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
 
     def checkpoint(path: Path, extra: Optional[dict] = None) -> None:
         rngs = _gather_rng(info)
+        # skipped videos are counted per rank: save the total (rank 0 carries it after a resume)
+        saved_state = asdict(state)
+        saved_state["skipped_videos"] = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
         if info.is_main:
             save_checkpoint(path, base, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            scaler=scaler.state_dict(), train_state=asdict(state), rng=rngs,
+                            scaler=scaler.state_dict(), train_state=saved_state, rng=rngs,
                             schedule=asdict(sched), history=history, validations=validations,
                             epoch=state.epochs_done, step=state.step, max_accuracy=state.best_metric,
                             config=OmegaConf.to_container(cfg, resolve=True), **(extra or {}))

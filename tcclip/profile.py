@@ -267,10 +267,11 @@ def _missing(profile: Profile) -> list[tuple[str, str]]:
                     "nothing to download.",
                 )
             )
-        if not _has_files(profile.data_root):
+        world = profile.data_root / SYNTHETIC_WORLD_DIR
+        if not (world / "manifest.json").is_file():
             out.append(
                 (
-                    f"The synthetic world has not been generated yet ({profile.data_root}).",
+                    f"The synthetic world has not been generated yet ({world}).",
                     "It is generated on first use and cached; nothing to download.",
                 )
             )

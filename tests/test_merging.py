@@ -77,13 +77,13 @@ def test_seed_count():
         num_seed_tokens(196, 0.0)
 
 
-@pytest.mark.parametrize("n,k,per_round", [(928, 96, 100), (37, 5, 8), (40, 30, 100)])
-def test_bipartite_matches_literal_reference(n, k, per_round):
+@pytest.mark.parametrize("n,k,per_round,batch", [(928, 96, 100, 1), (37, 5, 8, 3), (40, 30, 100, 3)])
+def test_bipartite_matches_literal_reference(n, k, per_round, batch):
     torch.manual_seed(n)
-    x = torch.randn(3, n, 16, dtype=torch.float64)
+    x = torch.randn(batch, n, 16, dtype=torch.float64)
     state = merge_to_context(x, k, per_round, track_sources=True)
-    assert state.tokens.shape == (3, k, 16)
-    for b in range(3):
+    assert state.tokens.shape == (batch, k, 16)
+    for b in range(batch):
         tokens, sizes, sources, rounds = literal_merge(x[b], k, per_round)
         assert rounds == merge_schedule(n, k, per_round)
         torch.testing.assert_close(state.tokens[b], tokens, rtol=0, atol=1e-12)  # values AND order

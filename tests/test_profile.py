@@ -133,6 +133,6 @@ def test_describe_missing_tiny(monkeypatch, tmp_path):
     assert "GPU" not in text
     Path(p.pretrained).parent.mkdir(parents=True)
     Path(p.pretrained).write_bytes(b"x")
-    p.data_root.mkdir()
-    (p.data_root / "index.json").write_text("{}")
+    (p.data_root / "synthetic").mkdir(parents=True)
+    (p.data_root / "synthetic" / "manifest.json").write_text("{}")  # what the generator writes last
     assert describe_missing(p) == ""

@@ -375,9 +375,9 @@ def _prepare(out: Path, settings: Settings) -> Context:
 
 
 def _meta(argv: Sequence[str], settings: Settings, ctx: Context, started: float, quick: bool) -> dict:
-    from .train.protocols import _git_commit, machine_info
+    from .train.protocols import git_commit, machine_info
 
-    return {"command": " ".join(["python", "-m", "tcclip", "experiments", *argv]), "git_commit": _git_commit(),
+    return {"command": " ".join(["python", "-m", "tcclip", "experiments", *argv]), "git_commit": git_commit(),
             "quick": quick, "seeds": list(settings.seeds), "ablation_seeds": list(settings.ablation_seeds),
             "machine": machine_info(), "settings": asdict(settings), "world_hash": ctx.world_hash,
             "weights_digest": ctx.weights_digest, "num_classes": len(ctx.classnames), "wall_time_s": time.time() - started,

@@ -147,7 +147,7 @@ def load_eval_model(checkpoint: Optional[str | Path], cfg: DictConfig, classname
 # results metadata
 # ----------------------------------------------------------------------------------------
 
-def _git_commit() -> Optional[str]:
+def git_commit() -> Optional[str]:
     try:
         root = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
@@ -252,7 +252,7 @@ def run_tests(cfg: DictConfig, model: nn.Module, info: DistInfo, views: Optional
 
 def _metadata(cfg: DictConfig, command: Optional[Sequence[str]], started: float) -> dict:
     return {"command": " ".join(command) if command else " ".join([Path(sys.executable).name, *sys.argv]),
-            "git_commit": _git_commit(), "seed": int(cfg.seed), "machine": machine_info(),
+            "git_commit": git_commit(), "seed": int(cfg.seed), "machine": machine_info(),
             "wall_time_s": time.time() - started, "protocol": str(cfg.protocol.name), "data": str(cfg.data.name),
             "model": str(cfg.model.name), "profile": str(cfg.profile),
             "config": OmegaConf.to_container(cfg, resolve=True)}

@@ -168,14 +168,19 @@ def _annotations(version: str, split: str, raw: Path, manifest: C.Manifest,
     return read_annotations(path)
 
 
+def _open_release(version: str, root: Path, base_url: str):
+    """Dataset folder, download folder and manifest, video folder, and the train/val annotations."""
+    ddir = C.dataset_dir(f"k{version}", root)
+    raw = ddir / "_downloads"
+    manifest = C.Manifest(raw / C.MANIFEST_NAME)
+    rows = {s: _annotations(version, s, raw, manifest, base_url) for s in ("train", "val")}
+    return ddir, raw, manifest, ddir / C.registry.VIDEOS_DIRNAME, rows
+
+
 def prepare_k400(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
                  base_url: str = CVDF, keep_archives: bool = False) -> C.Summary:
     """Kinetics-400 train + val under ``root/k400``; see the module doc."""
-    ddir = C.dataset_dir("k400", root)
-    raw = ddir / "_downloads"
-    manifest = C.Manifest(raw / C.MANIFEST_NAME)
-    videos = ddir / C.registry.VIDEOS_DIRNAME
-    rows = {s: _annotations("400", s, raw, manifest, base_url) for s in ("train", "val")}
+    ddir, raw, manifest, videos, rows = _open_release("400", root, base_url)
     names = sorted({r["label"].strip() for r in rows["train"]})
     new = sum(fetch_archives("400", s, raw, manifest, base_url, show, keep_archives)
               for s in ("train", "val"))
@@ -197,11 +202,7 @@ def prepare_k400(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
 def prepare_k600(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
                  base_url: str = CVDF, keep_archives: bool = False) -> C.Summary:
     """Kinetics-600 zero-shot splits (both variants) under ``root/k600``."""
-    ddir = C.dataset_dir("k600", root)
-    raw = ddir / "_downloads"
-    manifest = C.Manifest(raw / C.MANIFEST_NAME)
-    videos = ddir / C.registry.VIDEOS_DIRNAME
-    rows = {s: _annotations("600", s, raw, manifest, base_url) for s in ("train", "val")}
+    ddir, raw, manifest, videos, rows = _open_release("600", root, base_url)
     k600 = sorted({r["label"].strip() for r in rows["train"]})
     novel = zero_shot_classes(k600, k400_class_names(root, raw, manifest, base_url))
     notes = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -235,9 +234,11 @@ def test_world_is_deterministic_across_runs_and_workers(world: S.WorldInfo,
 
 
 def test_rerun_is_a_no_op_and_other_params_need_overwrite(world: S.WorldInfo) -> None:
-    start = time.perf_counter()
+    videos = sorted(world.video_root.rglob("*.mp4"))
+    stamps = [p.stat().st_mtime_ns for p in videos]
     again = S.generate_video_world(world.root, seed=0, size="tiny")
-    assert not again.generated and time.perf_counter() - start < 1.0
+    assert not again.generated
+    assert [p.stat().st_mtime_ns for p in videos] == stamps  # nothing was rewritten
     assert again.param_hash == world.param_hash
     with pytest.raises(FileExistsError, match="overwrite"):
         S.generate_video_world(world.root, seed=1, size="tiny")
@@ -406,11 +407,7 @@ def test_image_captions_are_deterministic_and_grounded(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_default_world_is_quick_enough(tmp_path: Path) -> None:
-    """The default world (40 classes, 1800 clips) in well under a minute on 2 cores."""
-    start = time.perf_counter()
+def test_default_world_sizes(tmp_path: Path) -> None:
+    """The default world: 40 classes, 1800 clips (its generation time: benchmarks/bench_world.py)."""
     info = S.generate_video_world(tmp_path / "synthetic", size="default", workers=2)
-    seconds = time.perf_counter() - start
     assert len(info.classes) == 40 and info.counts == {"train": 1200, "val": 200, "test": 400}
-    # About 10 s on 2 idle cores; the bound leaves room for a machine busy with other tests.
-    assert seconds < 120, f"default world took {seconds:.1f}s"

@@ -6,7 +6,6 @@ import os
 from importlib import resources
 from typing import Optional
 
-import torch
 from torch import nn
 
 log = logging.getLogger("tcclip")

@@ -14,7 +14,6 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .attention import Attention
 
 
 def clean_classname(name: str) -> str:

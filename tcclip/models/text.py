@@ -10,13 +10,11 @@ the VP layer once per video, and in the last block only the EOT query of each
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .attention import Attention, causal_mask, merge_heads
+from .attention import Attention, causal_mask
 
 
 class TextBlock(nn.Module):

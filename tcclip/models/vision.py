@@ -8,7 +8,7 @@ With ``temporal_context=False`` every frame is encoded on its own: the ViFi-CLIP
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F

@@ -8,8 +8,6 @@ and crops under that seed (torch's global RNG, forked so the caller's state is u
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np

@@ -40,3 +40,22 @@ def count_flops(fn: Callable[[], object]) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return counter.get_total_flops()
+
+
+#: Dense bf16 tensor-core peaks (vendor data sheets, TFLOP/s, no sparsity) for model FLOPs utilisation.
+PEAK_BF16_TFLOPS = {"H200": 989.4, "H100 80GB HBM3": 989.4, "H100 PCIe": 756.0, "H100 NVL": 835.0,
+                    "A100": 312.0, "L40S": 362.1, "RTX 4090": 165.2, "RTX 3090": 71.0, "A6000": 154.8}
+
+
+def peak_tflops(device_name: str) -> float | None:
+    """The dense bf16 peak of a GPU from its ``torch.cuda.get_device_name()``, or None if unknown."""
+    # the longest matching key wins ("H100 PCIe" over a bare "H100" style match)
+    hits = [key for key in PEAK_BF16_TFLOPS if key.lower() in device_name.lower()]
+    return PEAK_BF16_TFLOPS[max(hits, key=len)] if hits else None
+
+
+def model_flops_utilisation(flops: float, seconds: float, peak_tflops_: float) -> float:
+    """MFU: the model's FLOPs per second as a fraction of the hardware peak (recomputation not counted)."""
+    if seconds <= 0 or peak_tflops_ <= 0:
+        raise ValueError(f"need positive seconds and peak, got {seconds} s and {peak_tflops_} TFLOP/s")
+    return flops / seconds / (peak_tflops_ * 1e12)

@@ -3,6 +3,7 @@ and the fast text path against the per-video text encoder (values and gradients)
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 import torch
@@ -164,6 +165,26 @@ def test_bfloat16_autocast_and_float64_paths(tiny_clip_path, classnames):
     model32, model64 = build(tiny_clip_path, classnames, **off).float().eval(), build(tiny_clip_path, classnames, **off).eval()
     with torch.no_grad():
         torch.testing.assert_close(model32(video).double(), model64(make_video(2, 4)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                    reason="torch.compile's inductor backend needs a C compiler on CPU")
+def test_torch_compile_matches_eager(tiny_clip_path, classnames):
+    """train.compile=true: the compiled model gives the eager logits and gradients (float64: top-k and merges)."""
+    model = build(tiny_clip_path, classnames)
+    video, labels = make_video(2, 4, size=32), torch.tensor([0, 3])
+    logits = model(video)
+    tcclip.video_text_loss(logits, labels).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    compiled = torch.compile(model)  # the default (inductor) backend, as the engine uses it
+    compiled_logits = compiled(video)
+    tcclip.video_text_loss(compiled_logits, labels).backward()
+    torch.testing.assert_close(compiled_logits, logits, atol=1e-12, rtol=1e-10)
+    assert grads.keys() == {n for n, p in model.named_parameters() if p.grad is not None}
+    for name, grad in grads.items():
+        torch.testing.assert_close(dict(model.named_parameters())[name].grad, grad, atol=1e-12, rtol=1e-10, msg=name)
 
 
 def test_context_sources_map_back_to_frames_and_patches(tiny_clip_path, classnames):

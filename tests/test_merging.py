@@ -1,7 +1,6 @@
 """Bipartite merging against a slow, literal reference written here with Python lists."""
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -170,7 +169,7 @@ def test_eval_cli_explicit_list_and_wrong_class_list(world, tiny_clip_path, tmp_
     syn = world / "synthetic"
     cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot"))
     save_checkpoint(out / "best.pt", build_run_model(cfg, ["a", "b"]))  # eval replaces the class names
-    base = [f"profile=tiny", f"data.root={world}", "data.num_frames=4", f"output={tmp_path / 'ev'}"]
+    base = ["profile=tiny", f"data.root={world}", "data.num_frames=4", f"output={tmp_path / 'ev'}"]
     code = cli_main(["eval", "--checkpoint", str(out / "best.pt"), "--list", str(syn / "test.txt"), "--root",
                      str(syn / "videos"), "--labels", str(syn / "labels.csv"), "--views", "1x1", "--predictions", *base])
     assert code == 0

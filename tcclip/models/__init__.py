@@ -7,3 +7,8 @@ from .seed_selection import gather_seed_tokens, select_seed_tokens
 from .text import TextEncoder
 from .video_clip import ModelOutput, VideoCLIP
 from .vision import TCConfig, TCVisionEncoder, source_patch_map
+
+__all__ = ["Attention", "BiasAugmentedAttention", "MODEL_NAMES", "PRESETS", "build_model", "MergeState", "kmeans_context",
+           "merge_bipartite", "merge_schedule", "merge_to_context", "tube_context", "PromptLearner",
+           "VideoConditionalPrompting", "clean_classname", "gather_seed_tokens", "select_seed_tokens", "TextEncoder",
+           "ModelOutput", "VideoCLIP", "TCConfig", "TCVisionEncoder", "source_patch_map"]

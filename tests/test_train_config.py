@@ -75,6 +75,15 @@ def test_presets_and_overrides_order():
     assert compose_config(["preset=gpu80gb"]).train.batch_per_gpu == 32
 
 
+@pytest.mark.parametrize("preset", ["gpu24gb", "gpu80gb"])
+@pytest.mark.parametrize("protocol", list(RECIPES))
+def test_single_gpu_presets_reach_every_recipe_batch(protocol, preset):
+    cfg = compose_config([f"protocol={protocol}", f"preset={preset}"], profile="full")
+    accumulation = effective_batch(int(cfg.protocol.total_batch), int(cfg.train.batch_per_gpu), 1)
+    assert accumulation * cfg.train.batch_per_gpu == RECIPES[protocol]["total_batch"]
+    assert cfg.train.amp == "bf16" and cfg.data.num_frames == 16 and cfg.data.size == 224
+
+
 @pytest.mark.parametrize("bad, match", [("protocol=nope", "unknown protocol"), ("train.no_such_key=1", "bad override"),
                                         ("data.shots", "key=value"), ("profile=huge", "unknown profile")])
 def test_bad_overrides(bad, match):

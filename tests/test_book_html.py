@@ -2,7 +2,8 @@
 
 For every page of ``_toc.yml`` this checks that it was built, that the browser shows it
 without JavaScript errors, that its internal links and anchors resolve, that its local
-images and other resources load, and that every chapter shows at least one figure.
+images and other resources load, that MathJax (served by the book itself) typesets every formula
+without an error, and that every chapter shows at least one figure.
 
 Needs the built book (``make book``), Debian's ``chromium`` and Playwright for Python (its
 bundled driver only: no ``playwright install``). Without them the tests skip, except in CI
@@ -209,6 +210,18 @@ def inspect_page(browser, base_url: str, docname: str) -> dict:
             }"""
         )
         page.wait_for_timeout(200)  # let late scripts report their errors
+        # MathJax is served from the book (_static/mathjax): wait for its first typesetting pass
+        info_math = page.evaluate(
+            """async () => {
+                const maths = document.querySelectorAll('.math').length;
+                if (!maths) return {maths: 0};
+                if (!window.MathJax || !window.MathJax.startup) return {maths, loaded: false};
+                await window.MathJax.startup.promise;
+                return {maths, loaded: true, rendered: document.querySelectorAll('mjx-container').length,
+                        errors: Array.from(document.querySelectorAll('mjx-merror'))
+                            .map(e => e.getAttribute('data-mjx-error') || e.textContent)};
+            }"""
+        )
         info = page.evaluate(
             """(minPx) => {
                 const article = document.querySelector('article.bd-article')
@@ -246,6 +259,7 @@ def inspect_page(browser, base_url: str, docname: str) -> dict:
     finally:
         context.close()
     info["problems"] = problems
+    info["math"] = info_math
     return info
 
 
@@ -297,6 +311,14 @@ def test_page_renders_cleanly(docname, html_dir, base_url, browser):
 
     if not NO_FIGURE_NEEDED.match(docname) and info["figures"] == 0:
         errors.append("a chapter must show at least one figure (an image or an svg)")
+    math = info["math"]
+    if math["maths"]:
+        if not math["loaded"]:
+            errors.append(f"the page has {math['maths']} formulas but MathJax did not load")
+        else:
+            if math["rendered"] < math["maths"]:
+                errors.append(f"MathJax typeset {math['rendered']} of {math['maths']} formulas")
+            errors += [f"MathJax error: {e}" for e in math["errors"]]
     if info["textLength"] < 200:
         errors.append(f"the page is nearly empty ({info['textLength']} characters)")
 

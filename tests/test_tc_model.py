@@ -167,6 +167,25 @@ def test_bfloat16_autocast_and_float64_paths(tiny_clip_path, classnames):
         torch.testing.assert_close(model32(video).double(), model64(make_video(2, 4)), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("opts", [{}, {"merge": "random"}])
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_clip_path, classnames, opts):
+    """preset=gpu24gb recomputes the vision blocks in backward: same loss and gradients, random merges included."""
+    results = []
+    for enabled in (False, True):
+        torch.manual_seed(0)  # the new parameters (prompts, VP, TC biases) are drawn from torch's RNG
+        model = build(tiny_clip_path, classnames, **opts).train()
+        model.set_grad_checkpointing(enabled)
+        torch.manual_seed(3)  # the random merge draws from torch's RNG; recomputation must replay it
+        loss = tcclip.video_text_loss(model(make_video(2, 4, size=32)), torch.tensor([1, 4]))
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters() if p.grad is not None}))
+    (loss_plain, grads_plain), (loss_ckpt, grads_ckpt) = results
+    torch.testing.assert_close(loss_ckpt, loss_plain, atol=0, rtol=0)
+    assert grads_ckpt.keys() == grads_plain.keys() and any(n.startswith("visual.") for n in grads_plain)
+    for name, grad in grads_plain.items():
+        torch.testing.assert_close(grads_ckpt[name], grad, atol=1e-12, rtol=1e-10, msg=name)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                     reason="torch.compile's inductor backend needs a C compiler on CPU")

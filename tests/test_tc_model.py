@@ -172,7 +172,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_clip_path, classna
     """preset=gpu24gb recomputes the vision blocks in backward: same loss and gradients, random merges included."""
     results = []
     for enabled in (False, True):
-        torch.manual_seed(0)  # the new parameters (prompts, VP, TC biases) are drawn from torch's RNG
+        torch.manual_seed(0)  # the TC bias tables are initialised from torch's RNG: both models alike
         model = build(tiny_clip_path, classnames, **opts).train()
         model.set_grad_checkpointing(enabled)
         torch.manual_seed(3)  # the random merge draws from torch's RNG; recomputation must replay it

@@ -455,6 +455,23 @@ def write_base2novel(dataset: str, ddir: Path, names: Sequence[str],
 # ------------------------------------------------------------------------------- CLI helpers
 
 
+def write_split_lists(dataset: str, ddir: Path, names: Sequence[str],
+                      lists: dict[int, dict[str, list[ListItem]]], seed: int = DEFAULT_SEED) -> dict[str, int]:
+    """The official train/test list of every split, then the few-shot and base-to-novel lists drawn from them.
+
+    ``lists`` maps split id -> {"train": items, "test": items} (HMDB-51, UCF-101); returns list sizes by file name.
+    """
+    sizes: dict[str, int] = {}
+    for s, subsets in lists.items():
+        for subset, items in subsets.items():
+            path = layout_path(dataset, f"standard/{subset}", ddir, split=s)
+            write_list(path, items)
+            sizes[path.name] = len(items)
+    write_few_shot(dataset, ddir, {s: v["train"] for s, v in lists.items()}, len(names), seed)
+    write_base2novel(dataset, ddir, names, lists[1]["train"], lists[1]["test"], seed)
+    return sizes
+
+
 @dataclass
 class Summary:
     """What a preparation run did; printed at the end and returned to callers (tests)."""
@@ -477,6 +494,7 @@ class Summary:
                          f"(left out of the lists)")
         lines += [f"  note: {n}" for n in self.notes or []]
         return "\n".join(lines)
+
 
 
 def fetch_all(files: Sequence[tuple[str, str, str | None]], folder: Path, manifest: Manifest,

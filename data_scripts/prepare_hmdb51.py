@@ -83,7 +83,6 @@ def write_lists(ddir: Path, classes: list[str],
     videos = ddir / C.registry.VIDEOS_DIRNAME
     index = {c: i for i, c in enumerate(classes)}
     C.write_labels(C.layout_path(DATASET, "labels/standard", ddir), classes)
-    sizes: dict[str, int] = {}
     missing = 0
     lists: dict[int, dict[str, list[C.ListItem]]] = {}
     for s, parts in sorted(splits.items()):
@@ -95,13 +94,8 @@ def write_lists(ddir: Path, classes: list[str],
                     items.append((rel, index[cls]))
                 else:
                     missing += 1
-            path = C.layout_path(DATASET, f"standard/{subset}", ddir, split=s)
-            C.write_list(path, items)
-            sizes[path.name] = len(items)
             lists.setdefault(s, {})[subset] = items
-    C.write_few_shot(DATASET, ddir, {s: v["train"] for s, v in lists.items()}, len(classes), seed)
-    C.write_base2novel(DATASET, ddir, classes, lists[1]["train"], lists[1]["test"], seed)
-    return sizes, missing
+    return C.write_split_lists(DATASET, ddir, classes, lists, seed), missing
 
 
 def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,

@@ -109,7 +109,6 @@ def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
               file=sys.stderr)
     C.write_labels(C.layout_path(DATASET, "labels/standard", ddir), classes)
     index = index_videos(videos)
-    sizes: dict[str, int] = {}
     lists: dict[int, dict[str, list[C.ListItem]]] = {}
     missing = 0
     for s in C.registry.SPLIT_IDS:
@@ -117,12 +116,8 @@ def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
             items, miss = parse_list(_find(split_dir, f"{stem}0{s}.txt"), classes, index,
                                      has_labels=subset == "train")
             missing += miss
-            path = C.layout_path(DATASET, f"standard/{subset}", ddir, split=s)
-            C.write_list(path, items)
-            sizes[path.name] = len(items)
             lists.setdefault(s, {})[subset] = items
-    C.write_few_shot(DATASET, ddir, {s: v["train"] for s, v in lists.items()}, len(classes), seed)
-    C.write_base2novel(DATASET, ddir, classes, lists[1]["train"], lists[1]["test"], seed)
+    sizes = C.write_split_lists(DATASET, ddir, classes, lists, seed)
     return C.Summary(DATASET, ddir, len(classes), sizes, new, skipped, missing)
 
 

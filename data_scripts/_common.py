@@ -496,7 +496,6 @@ class Summary:
         return "\n".join(lines)
 
 
-
 def fetch_all(files: Sequence[tuple[str, str, str | None]], folder: Path, manifest: Manifest,
               show: bool) -> tuple[list[Path], int, int]:
     """Download (url, file name, md5-or-None) entries; returns paths, #new, #skipped."""

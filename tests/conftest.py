@@ -1,5 +1,7 @@
-"""Shared fixtures: a tiny CLIP with random (seeded) weights saved in open_clip's layout."""
+"""Shared fixtures and helpers: a tiny CLIP with random (seeded) weights in open_clip's layout, videos, label files."""
 from __future__ import annotations
+
+import csv
 
 import pytest
 import torch
@@ -35,3 +37,12 @@ def make_video(batch=2, frames=8, size=64, dtype=torch.float64, seed=0):
     # drawn in float64 and cast, so that every dtype gets the same video
     g = torch.Generator().manual_seed(seed)
     return torch.randn(batch, frames, 3, size, size, generator=g, dtype=torch.float64).to(dtype)
+
+
+def read_label_file(path) -> list[str]:
+    """Class names of an ``id,name`` label CSV, checking the header and that ids run 0..C-1."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["id", "name"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(len(rows) - 1))
+    return [r[1] for r in rows[1:]]

@@ -33,6 +33,8 @@ import pytest
 from tcclip.data import registry
 from tcclip.data.synthetic import build_classes, encode_mp4, render_video
 
+from conftest import read_label_file
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "data_scripts"))
 
@@ -171,13 +173,6 @@ def read_list(path: Path) -> list[tuple[str, int]]:
     return C.read_list(path)
 
 
-def read_labels(path: Path) -> list[str]:
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0] == ["id", "name"]
-    assert [int(r[0]) for r in rows[1:]] == list(range(len(rows) - 1))
-    return [r[1] for r in rows[1:]]
-
 
 def check_protocol_views(dataset: str, ddir: Path, names: list[str],
                          train_by_split: dict[int, list[tuple[str, int]]],
@@ -192,8 +187,8 @@ def check_protocol_views(dataset: str, ddir: Path, names: list[str],
                 assert set(items) <= set(train) and len(set(items)) == len(items)
                 got = np.bincount([l for _, l in items], minlength=len(names))
                 assert (got == np.minimum(per_class, k)).all()
-    base = read_labels(ddir / layout["labels/base2novel/base"])
-    novel = read_labels(ddir / layout["labels/base2novel/novel"])
+    base = read_label_file(ddir / layout["labels/base2novel/base"])
+    novel = read_label_file(ddir / layout["labels/base2novel/novel"])
     assert base + novel == names and not set(base) & set(novel)
     train1 = {(p, names[l]) for p, l in train_by_split[min(train_by_split)]}
     for s in registry.SPLIT_IDS:
@@ -316,7 +311,7 @@ def test_prepare_hmdb51_end_to_end(server: Server, tmp_path: Path, clip_bytes: b
     root = tmp_path / "data"
     assert hmdb.main(["--root", str(root), "--base-url", server.url, "--no-progress"]) == 0
     ddir = root / "hmdb51"
-    names = read_labels(ddir / "labels.csv")
+    names = read_label_file(ddir / "labels.csv")
     assert names == sorted(HMDB_CLASSES)
     trains = {}
     for s in (1, 2, 3):
@@ -403,7 +398,7 @@ def test_prepare_ucf101_end_to_end(server: Server, tmp_path: Path, clip_bytes: b
             "--splits-url", server.url + "splits.zip", "--no-progress"]
     assert ucf.main(argv) == 0
     ddir = root / "ucf101"
-    names = read_labels(ddir / "labels.csv")
+    names = read_label_file(ddir / "labels.csv")
     assert names == UCF_CLASSES  # classInd order, not alphabetical re-sorting
     trains = {}
     for s in (1, 2, 3):
@@ -483,7 +478,7 @@ def test_prepare_kinetics_400_and_600(server: Server, tmp_path: Path, clip_bytes
     k4 = importlib.import_module("prepare_k400")
     assert k4.main(["--root", str(root), "--base-url", server.url, "--no-progress"]) == 0
     ddir = root / "k400"
-    names = read_labels(ddir / "labels.csv")
+    names = read_label_file(ddir / "labels.csv")
     assert names == sorted(K400)
     train, val = read_list(ddir / "splits/train.txt"), read_list(ddir / "splits/val.txt")
     assert len(train) == 3 * 4 - 1 and len(val) == 2 * 4 - 1  # the taken-down clips
@@ -505,7 +500,7 @@ def test_prepare_kinetics_400_and_600(server: Server, tmp_path: Path, clip_bytes
     draws = {}
     for variant, (folder, source) in variants.items():
         for s in registry.SPLIT_IDS:
-            labels = read_labels(k6 / folder / f"labels_split{s}.csv")
+            labels = read_label_file(k6 / folder / f"labels_split{s}.csv")
             assert len(labels) == 160 and set(labels) <= set(K600_NEW) and labels == sorted(labels)
             items = read_list(k6 / folder / f"test_split{s}.txt")
             assert {labels[l] for _, l in items} == set(labels)
@@ -524,7 +519,7 @@ def test_prepare_kinetics_400_and_600(server: Server, tmp_path: Path, clip_bytes
     shutil.rmtree(root / "k400")
     again = tmp_path / "again"
     kin.prepare_k600(again, show=False, base_url=server.url)
-    assert read_labels(again / "k600/splits/labels_split1.csv") == list(draws[("vifi", 1)])
+    assert read_label_file(again / "k600/splits/labels_split1.csv") == list(draws[("vifi", 1)])
 
 
 def test_zero_shot_class_arithmetic() -> None:
@@ -586,7 +581,7 @@ def test_prepare_ssv2_from_manual_files(tmp_path: Path, clip_bytes: bytes, zippe
     _ssv2_manual(root / "ssv2" / "_manual", clip_bytes, zipped_parts=zipped)
     assert ssv2.main(["--root", str(root), "--no-progress"]) == 0
     ddir = root / "ssv2"
-    names = read_labels(ddir / "labels.csv")
+    names = read_label_file(ddir / "labels.csv")
     assert names == SSV2_TEMPLATES
     train, val = read_list(ddir / "splits/train.txt"), read_list(ddir / "splits/val.txt")
     assert len(train) == 5 * 4 and len(val) == 2 * 4

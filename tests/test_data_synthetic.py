@@ -6,7 +6,6 @@ comparing to stored outputs, so a renderer that draws the wrong thing fails them
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 from tcclip.data import registry
 from tcclip.data import synthetic as S
+
+from conftest import read_label_file
 
 decord = pytest.importorskip("decord")
 
@@ -53,13 +54,6 @@ def _read_list(path: Path) -> list[tuple[str, int]]:
         out.append((rel, int(label)))
     return out
 
-
-def _read_labels(path: Path) -> list[str]:
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0] == ["id", "name"]
-    assert [int(r[0]) for r in rows[1:]] == list(range(len(rows) - 1))
-    return [r[1] for r in rows[1:]]
 
 
 def _decode(path: Path) -> np.ndarray:
@@ -204,7 +198,7 @@ def test_world_files_decode_with_decord(world: S.WorldInfo) -> None:
 
 def test_decoded_clips_keep_the_class_meaning(world: S.WorldInfo) -> None:
     """After lossy H.264 the direction of motion and growth are still measurable."""
-    names = _read_labels(world.views["train"][1])
+    names = read_label_file(world.views["train"][1])
     for rel, label in _read_list(world.views["train"][0]):
         spec = SPECS[names[label]]
         if spec.action not in ("move", "grow") or not rel.endswith(("0000.mp4", "0005.mp4")):
@@ -269,7 +263,7 @@ def test_interrupted_generation_resumes(tmp_path: Path, world: S.WorldInfo) -> N
 
 
 def test_labels_and_standard_lists(world: S.WorldInfo) -> None:
-    names = _read_labels(world.root / registry.LABELS_FILENAME)
+    names = read_label_file(world.root / registry.LABELS_FILENAME)
     assert names == world.classes == list(S.SIZES["tiny"].classes)
     preset = S.SIZES["tiny"]
     for split, n in (("train", preset.n_train), ("val", preset.n_val), ("test", preset.n_test)):
@@ -303,8 +297,8 @@ def test_few_shot_lists(world: S.WorldInfo) -> None:
 
 
 def test_base_to_novel_lists(world: S.WorldInfo) -> None:
-    base = _read_labels(world.views["b2n_test_base"][1])
-    novel = _read_labels(world.views["b2n_test_novel"][1])
+    base = read_label_file(world.views["b2n_test_base"][1])
+    novel = read_label_file(world.views["b2n_test_novel"][1])
     assert base == world.base_classes and novel == world.novel_classes
     assert not set(base) & set(novel) and sorted(base + novel) == sorted(world.classes)
     names = world.classes
@@ -321,8 +315,8 @@ def test_base_to_novel_lists(world: S.WorldInfo) -> None:
 
 
 def test_zero_shot_split_recombines_seen_words(world: S.WorldInfo) -> None:
-    seen = _read_labels(world.views["zero_shot_train"][1])
-    unseen = _read_labels(world.views["zero_shot_test"][1])
+    seen = read_label_file(world.views["zero_shot_train"][1])
+    unseen = read_label_file(world.views["zero_shot_test"][1])
     assert seen == world.zero_shot_seen and unseen == world.zero_shot_unseen
     assert unseen and not set(seen) & set(unseen)
     words = {w for n in seen for w in n.split()}

@@ -29,7 +29,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 import torch
@@ -52,25 +52,23 @@ SETTINGS = {
     "tiny-cpu": Setting("TC-Tiny", 8, 64, 8, 100, "none", "cpu"),
     "vitb16-cpu": Setting("ViT-B-16", 8, 224, 2, 100, "none", "cpu"),
     "vitb16-gpu": Setting("ViT-B-16", 16, 224, 8, 400, "bf16", "cuda"),
-    "gpu24gb": Setting("ViT-B-16", 16, 224, 0, 400, "", "cuda", preset="gpu24gb"),
-    "gpu80gb": Setting("ViT-B-16", 16, 224, 0, 400, "", "cuda", preset="gpu80gb"),
 }
+PRESETS = ("gpu24gb", "gpu80gb")  # ViT-B/16 on one GPU, as tcclip/configs/preset/<name>.yaml trains it
+NAMES = (*SETTINGS, *PRESETS)
 CPU_SETTINGS = ("tiny-cpu", "vitb16-cpu")
-GPU_SETTINGS = ("vitb16-gpu", "gpu24gb", "gpu80gb")
+GPU_SETTINGS = ("vitb16-gpu", *PRESETS)
 VARIANTS = ("fast", "literal")
 
 
 def resolve(name: str) -> Setting:
-    """The setting ``name``, with a preset's batch, AMP and checkpointing read from its config."""
-    setting = SETTINGS[name]
-    if setting.preset is None:
-        return setting
+    """The setting ``name``; a preset's clip length, size, batch, AMP and checkpointing come from its config."""
+    if name in SETTINGS:
+        return SETTINGS[name]
     from tcclip.train import compose_config
 
-    cfg = compose_config([f"preset={setting.preset}"], profile="full")
-    return replace(setting, frames=int(cfg.data.num_frames), size=int(cfg.data.size),
-                   batch=int(cfg.train.batch_per_gpu), amp=str(cfg.train.amp),
-                   grad_checkpointing=bool(cfg.train.grad_checkpointing))
+    cfg = compose_config([f"preset={name}"], profile="full")
+    return Setting(str(cfg.model.clip), int(cfg.data.num_frames), int(cfg.data.size), int(cfg.train.batch_per_gpu),
+                   400, str(cfg.train.amp), "cuda", bool(cfg.train.grad_checkpointing), preset=name)
 
 
 def _build(s: Setting):
@@ -169,7 +167,7 @@ def main(argv=None) -> list[dict]:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the tiny CPU setting")
-    parser.add_argument("--settings", help=f"comma-separated settings to run, from {', '.join(SETTINGS)}")
+    parser.add_argument("--settings", help=f"comma-separated settings to run, from {', '.join(NAMES)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float,
                         help="the device's dense bf16 peak for MFU (default: looked up from the GPU's name)")
@@ -181,14 +179,14 @@ def main(argv=None) -> list[dict]:
         return []
     if args.settings:
         settings = [n.strip() for n in args.settings.split(",") if n.strip()]
-        unknown = [n for n in settings if n not in SETTINGS]
+        unknown = [n for n in settings if n not in NAMES]
         if unknown:
-            parser.error(f"unknown setting(s) {unknown}; choose from {list(SETTINGS)}")
+            parser.error(f"unknown setting(s) {unknown}; choose from {list(NAMES)}")
     else:
         settings = ["tiny-cpu"] if args.quick else list(CPU_SETTINGS)
         if torch.cuda.is_available() and not args.quick:
             settings += GPU_SETTINGS
-    if any(SETTINGS[n].device == "cuda" for n in settings) and not torch.cuda.is_available():
+    if any(resolve(n).device == "cuda" for n in settings) and not torch.cuda.is_available():
         parser.error("the GPU settings need CUDA, which this machine does not have")
     cuda = torch.cuda.is_available()
     device = torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine()

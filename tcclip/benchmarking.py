@@ -54,8 +54,8 @@ def peak_tflops(device_name: str) -> float | None:
     return PEAK_BF16_TFLOPS[max(hits, key=len)] if hits else None
 
 
-def model_flops_utilisation(flops: float, seconds: float, peak_tflops_: float) -> float:
-    """MFU: the model's FLOPs per second as a fraction of the hardware peak (recomputation not counted)."""
-    if seconds <= 0 or peak_tflops_ <= 0:
-        raise ValueError(f"need positive seconds and peak, got {seconds} s and {peak_tflops_} TFLOP/s")
-    return flops / seconds / (peak_tflops_ * 1e12)
+def model_flops_utilisation(flops: float, seconds: float, peak: float) -> float:
+    """MFU: the model's FLOPs per second as a fraction of the hardware ``peak`` in TFLOP/s (recomputation not counted)."""
+    if seconds <= 0 or peak <= 0:
+        raise ValueError(f"need positive seconds and peak, got {seconds} s and {peak} TFLOP/s")
+    return flops / seconds / (peak * 1e12)

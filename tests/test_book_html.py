@@ -312,13 +312,12 @@ def test_page_renders_cleanly(docname, html_dir, base_url, browser):
     if not NO_FIGURE_NEEDED.match(docname) and info["figures"] == 0:
         errors.append("a chapter must show at least one figure (an image or an svg)")
     math = info["math"]
-    if math["maths"]:
-        if not math["loaded"]:
-            errors.append(f"the page has {math['maths']} formulas but MathJax did not load")
-        else:
-            if math["rendered"] < math["maths"]:
-                errors.append(f"MathJax typeset {math['rendered']} of {math['maths']} formulas")
-            errors += [f"MathJax error: {e}" for e in math["errors"]]
+    if math["maths"] and not math["loaded"]:
+        errors.append(f"the page has {math['maths']} formulas but MathJax did not load")
+    elif math["maths"]:
+        if math["rendered"] < math["maths"]:
+            errors.append(f"MathJax typeset {math['rendered']} of {math['maths']} formulas")
+        errors += [f"MathJax error: {e}" for e in math["errors"]]
     if info["textLength"] < 200:
         errors.append(f"the page is nearly empty ({info['textLength']} characters)")
 

@@ -9,6 +9,7 @@ as an uninterrupted run.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -182,6 +183,31 @@ def plan_schedule(cfg: DictConfig, train_len: int, info: DistInfo) -> Schedule:
                     world_size=info.world_size)
 
 
+def _restore(path: Path, sched: Schedule, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+             scaler: torch.amp.GradScaler, info: DistInfo) -> tuple[TrainState, list[dict], list[dict]]:
+    """Load a checkpoint to continue exactly: weights, optimizer, schedule, scaler, RNG; returns state and logs."""
+    payload = read_checkpoint(path)
+    saved = payload.get("schedule", {})
+    for key in ("accumulation", "steps_per_epoch", "world_size", "batch_per_gpu"):
+        if saved and saved.get(key) != getattr(sched, key):
+            raise ValueError(f"cannot resume {path} exactly: it was trained with {key}={saved.get(key)}, "
+                             f"this run has {getattr(sched, key)}; use the same world size and batch settings "
+                             "(or resume=none to start over)")
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    if payload.get("scaler"):
+        scaler.load_state_dict(payload["scaler"])
+    state = TrainState(**payload["train_state"])
+    if not info.is_main:
+        state.skipped_videos = 0  # the saved count is the total over ranks; rank 0 carries it
+    rng = payload["rng"]
+    set_rng_state(rng[min(info.rank, len(rng) - 1)] if isinstance(rng, list) else rng)
+    if info.is_main:
+        log.info("resumed from %s at step %d (epoch %d)", path, state.step, state.epochs_done)
+    return state, list(payload.get("history", [])), list(payload.get("validations", []))
+
+
 def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo, output: Path,
           on_step: Optional[Callable[[dict], None]] = None) -> dict:
     """Train ``model`` on ``train_set`` under ``cfg``; validate on ``val_set`` after each epoch.
@@ -223,27 +249,7 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
 
     resume_path = resolve_resume(cfg, output)
     if resume_path is not None:
-        payload = read_checkpoint(resume_path)
-        saved = payload.get("schedule", {})
-        for key in ("accumulation", "steps_per_epoch", "world_size", "batch_per_gpu"):
-            if saved and saved.get(key) != getattr(sched, key):
-                raise ValueError(f"cannot resume {resume_path} exactly: it was trained with {key}={saved.get(key)}, "
-                                 f"this run has {getattr(sched, key)}; use the same world size and batch settings "
-                                 "(or resume=none to start over)")
-        base.load_state_dict(payload["model"])
-        optimizer.load_state_dict(payload["optimizer"])
-        scheduler.load_state_dict(payload["scheduler"])
-        if payload.get("scaler"):
-            scaler.load_state_dict(payload["scaler"])
-        state = TrainState(**payload["train_state"])
-        if not info.is_main:
-            state.skipped_videos = 0  # the saved count is the total over ranks; rank 0 carries it
-        history = list(payload.get("history", []))
-        validations = list(payload.get("validations", []))
-        set_rng_state(payload["rng"][min(info.rank, len(payload["rng"]) - 1)] if isinstance(payload["rng"], list)
-                      else payload["rng"])
-        if info.is_main:
-            log.info("resumed from %s at step %d (epoch %d)", resume_path, state.step, state.epochs_done)
+        state, history, validations = _restore(resume_path, sched, base, optimizer, scheduler, scaler, info)
 
     if cfg.train.compile:
         model = torch.compile(model)
@@ -311,7 +317,7 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
                     video, target = mixup(video, target)
                     target = target.to(dtype)
                 sync = micro == sched.accumulation - 1 or not info.enabled
-                ctx = model.no_sync() if not sync else _null()
+                ctx = model.no_sync() if not sync else contextlib.nullcontext()
                 with ctx:
                     with autocast_context(device, amp):
                         logits = model(video)
@@ -395,14 +401,6 @@ def _base_lr(optimizer: torch.optim.Optimizer) -> float:
         if group.get("lr_scale", 1.0) == 1.0:
             return float(group["lr"])
     return float(optimizer.param_groups[0]["lr"]) / float(optimizer.param_groups[0].get("lr_scale", 1.0))
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _gather_rng(info: DistInfo) -> Any:

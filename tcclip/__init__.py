@@ -3,10 +3,40 @@
     import tcclip
     model = tcclip.build_model("tc_clip", ["archery", "bowling"], clip="ViT-B-16", pretrained="openai")
     logits = model(video)  # video: [B, T, 3, 224, 224], CLIP-normalised
+
+The names below are imported lazily (PEP 562 ``__getattr__``), so that light modules such as
+``tcclip.data.registry`` or ``tcclip.io`` can be used without importing torch (the dataset
+scripts run on download machines that may have only the standard library).
 """
-from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from .loss import video_text_loss
-from .models import MODEL_NAMES, ModelOutput, VideoCLIP, build_model
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["build_model", "load_checkpoint", "model_from_checkpoint", "save_checkpoint", "video_text_loss", "VideoCLIP", "ModelOutput", "MODEL_NAMES"]
+
+_EXPORTS: dict[str, str] = {
+    "build_model": "tcclip.models",
+    "VideoCLIP": "tcclip.models",
+    "ModelOutput": "tcclip.models",
+    "MODEL_NAMES": "tcclip.models",
+    "load_checkpoint": "tcclip.checkpoint",
+    "model_from_checkpoint": "tcclip.checkpoint",
+    "save_checkpoint": "tcclip.checkpoint",
+    "video_text_loss": "tcclip.loss",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tcclip' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # later lookups bypass __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

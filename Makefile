@@ -35,7 +35,7 @@ notebooks: $(STAMP)
 # The tiny profile's generated assets (synthetic world, tiny CLIP pretrained on synthetic stills),
 # made once before the chapters run so that no chapter cell pays for them; cached in .cache/.
 assets: $(STAMP)
-	$(BIN)/python -c "import tcclip.assets as a; a.synthetic_world(); a.clip_weights()"
+	$(BIN)/python -c "import tcclip.world.assets as a; a.synthetic_world(); a.clip_weights()"
 
 book: setup assets
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html

@@ -90,7 +90,7 @@ def _forward(model, variant: str):
 def step_flops(s: Setting, variant: str) -> int:
     """Model FLOPs of one training step (forward + backward) at the setting's batch, counted on meta tensors."""
     import tcclip
-    from tcclip.benchmarking import count_flops
+    from tcclip.book.benchmarking import count_flops
 
     model = _build(s).to("meta")
     video = torch.empty(s.batch, s.frames, 3, s.size, s.size, device="meta")
@@ -101,7 +101,7 @@ def step_flops(s: Setting, variant: str) -> int:
 
 def measure(name: str, variant: str, repeats: int) -> dict:
     import tcclip
-    from tcclip.benchmarking import time_call
+    from tcclip.book.benchmarking import time_call
 
     s = resolve(name)
     row = dict(setting=name, variant=variant, **asdict(s), step_gflops=step_flops(s, variant) / 1e9)
@@ -163,7 +163,7 @@ def _fmt(value, spec: str) -> str:
 
 
 def main(argv=None) -> list[dict]:
-    from tcclip.benchmarking import model_flops_utilisation, peak_tflops
+    from tcclip.book.benchmarking import model_flops_utilisation, peak_tflops
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the tiny CPU setting")

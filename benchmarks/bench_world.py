@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 
-from tcclip.data.synthetic import generate_video_world
+from tcclip.world.synthetic import generate_video_world
 
 
 def main(argv=None) -> None:

@@ -10,13 +10,13 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": ("tcclip.train.cli", "train a model under one protocol (zero-shot, few-shot, base-to-novel, fully supervised)"),
-    "eval": ("tcclip.train.cli", "evaluate a checkpoint (this project's or the reference release's) on a test set"),
-    "predict": ("tcclip.predict", "top-5 classes for video files; --explain saves seed/context-token figures"),
-    "pretrain-mini": ("tcclip.pretrain", "pretrain the tiny CLIP on the synthetic image-caption data (CPU)"),
+    "train": ("tcclip.cli.train", "train a model under one protocol (zero-shot, few-shot, base-to-novel, fully supervised)"),
+    "eval": ("tcclip.cli.train", "evaluate a checkpoint (this project's or the reference release's) on a test set"),
+    "predict": ("tcclip.cli.predict", "top-5 classes for video files; --explain saves seed/context-token figures"),
+    "pretrain-mini": ("tcclip.world.pretrain", "pretrain the tiny CLIP on the synthetic image-caption data (CPU)"),
     "check": ("tcclip.data.check", "scan a dataset (list vs files, decodability, frame counts) and write a report"),
-    "generate-world": ("tcclip.data.synthetic", "generate the synthetic video world"),
-    "experiments": ("tcclip.experiments", "run the experiments in miniature and write results JSON + figures"),
+    "generate-world": ("tcclip.world.synthetic", "generate the synthetic video world"),
+    "experiments": ("tcclip.book.experiments", "run the experiments in miniature and write results JSON + figures"),
 }
 
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[command][0])
-    if module.__name__ == "tcclip.train.cli":  # one module serves train and eval
+    if module.__name__ == "tcclip.cli.train":  # one module serves train and eval
         return int(module.main([command, *rest]) or 0)
     return int(module.main(rest) or 0)
 

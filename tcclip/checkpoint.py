@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import torch
 from torch import nn
+
+from .io import atomic_torch_save
 
 FORMAT = "tcclip"
 # The reference stores the class-name embeddings of its training classes; they are rebuilt from
@@ -50,8 +51,6 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: Union[str, Path], model: nn.Module, **extra: Any) -> Path:
     """Write atomically (temporary file + rename): a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "model": model.state_dict(),
@@ -59,15 +58,7 @@ def save_checkpoint(path: Union[str, Path], model: nn.Module, **extra: Any) -> P
         "classnames": list(getattr(model, "classnames", [])),
         **extra,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_torch_save(payload, path)
 
 
 def _omegaconf_globals(names: list[str]) -> list[Any]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from tcclip.attention_designs import (
+from tcclip.book.attention_designs import (
     DESIGNS,
     attend,
     attention_flops,

@@ -12,7 +12,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import tcclip
-from tcclip.benchmarking import count_flops, model_flops_utilisation, peak_tflops
+from tcclip.book.benchmarking import count_flops, model_flops_utilisation, peak_tflops
 
 ROOT = Path(__file__).resolve().parents[1]
 

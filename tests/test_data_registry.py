@@ -92,7 +92,8 @@ def test_root_precedence(tmp_path):
     assert dataset_dir("hmdb51", environ=env) == tmp_path / "all/hmdb51"
     assert dataset_dir("ucf101", environ=env) == tmp_path / "ucf_here"
     assert dataset_dir("ucf101", root=tmp_path / "arg", environ=env) == tmp_path / "arg/ucf101"
-    assert dataset_dir("hmdb51", environ={}) == registry.DEFAULT_DATA_ROOT / "hmdb51"
+    with pytest.raises(DatasetNotPreparedError, match="TCCLIP_DATA_ROOT"):  # no default relative to the cwd
+        dataset_dir("hmdb51", environ={})
 
 
 def test_env_var_is_used_by_get_split(tmp_path, monkeypatch):

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 from tcclip.data import registry
-from tcclip.data.synthetic import build_classes, encode_mp4, render_video
+from tcclip.world.synthetic import build_classes, encode_mp4, render_video
 
 from conftest import read_label_file
 

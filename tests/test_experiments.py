@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from tcclip import experiments as ex
+from tcclip.book import experiments as ex
 
 
 class _Recorder(nn.Module):

@@ -1,4 +1,4 @@
-"""tcclip.plotting: the book's shared figure helpers."""
+"""tcclip.book.plotting: the book's shared figure helpers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from tcclip.plotting import (  # noqa: E402
+from tcclip.book.plotting import (  # noqa: E402
     colour_by_group,
     frame_strip,
     overlay_patches,

@@ -8,15 +8,10 @@ import pytest
 import torch
 
 import tcclip
-from tcclip.predict import (
-    ViewSpec,
-    explain_video,
-    group_ids_from_sources,
-    load_clip_views,
-    main,
-    parse_views,
-    predict_videos,
-)
+from tcclip.book.explain import explain_video, group_ids_from_sources
+from tcclip.cli.predict import main
+from tcclip.data.sampling import ViewSpec, parse_views
+from tcclip.predict import load_clip_views, predict_videos
 
 CLASSES = ["a red square moving left", "a blue square moving right", "a red circle growing", "two green circles moving apart"]
 
@@ -24,7 +19,7 @@ CLASSES = ["a red square moving left", "a blue square moving right", "a red circ
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
     """Two generated clips of the synthetic world, a corrupt file and a missing path."""
-    from tcclip.data.synthetic import build_classes, encode_mp4, render_video
+    from tcclip.world.synthetic import build_classes, encode_mp4, render_video
 
     root = tmp_path_factory.mktemp("predict_videos")
     paths = {}

@@ -63,10 +63,23 @@ def test_tiny_profile(monkeypatch):
     assert (cfg.profile, cfg.data.name, cfg.model.clip, cfg.model.pretrained) == ("tiny", "synthetic", "TC-Tiny", "auto")
     assert (cfg.data.size, cfg.data.num_frames, cfg.train.amp) == (64, 8, "none")
     assert [t.name for t in cfg.protocol.targets] == ["synthetic"]
+    assert compose_config(["protocol=few_shot"], profile="tiny").profile == "tiny"
+    assert compose_config(["protocol=few_shot", "data=hmdb51"], profile="tiny").data.name == "hmdb51"  # explicit wins
+    assert compose_config(["profile=full"], profile="tiny").model.clip == "ViT-B-16"  # an override beats the argument
+
+
+def test_the_library_never_reads_the_profile_from_the_environment(monkeypatch):
+    """TCCLIP_PROFILE is read in one place (tcclip.world.profile), with one default."""
+    from tcclip.cli.train import _compose
+
     monkeypatch.setenv("TCCLIP_PROFILE", "tiny")
-    assert compose_config(["protocol=few_shot"]).profile == "tiny"
-    assert compose_config(["protocol=few_shot", "data=hmdb51"]).data.name == "hmdb51"  # explicit choice wins
-    assert compose_config(["profile=full"]).model.clip == "ViT-B-16"
+    assert compose_config(["protocol=few_shot"]).profile == "full"  # the library: what it is told
+    assert _compose(["protocol=few_shot"]).profile == "tiny"  # the command line: the environment
+    monkeypatch.delenv("TCCLIP_PROFILE")
+    assert _compose(["protocol=few_shot"]).profile == "tiny"  # one default everywhere
+    from tcclip.world.profile import get_profile
+
+    assert get_profile().name == "tiny"
 
 
 def test_presets_and_overrides_order():

@@ -59,7 +59,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from tcclip.data.synthetic import generate_video_world
+    from tcclip.world.synthetic import generate_video_world
 
     root = tmp_path_factory.mktemp("data")
     generate_video_world(root / "synthetic", seed=0, size="tiny")

@@ -14,12 +14,12 @@ import torch
 
 from tcclip.checkpoint import read_checkpoint
 from tcclip.train import NonFiniteLossError, compose_config, run
-from tcclip.train.cli import main as cli_main
+from tcclip.cli.train import main as cli_main
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from tcclip.data.synthetic import generate_video_world
+    from tcclip.world.synthetic import generate_video_world
 
     root = tmp_path_factory.mktemp("data")
     generate_video_world(root / "synthetic", seed=0, size="tiny")
@@ -179,7 +179,7 @@ def test_eval_cli_explicit_list_and_wrong_class_list(world, tiny_clip_path, tmp_
     # a label file with fewer classes than the list uses is an error naming the mismatch
     short = tmp_path / "short.csv"
     short.write_text("id,name\n0,a red square moving left\n1,a red square moving right\n")
-    from tcclip.train.evaluate_cli import evaluate_checkpoint
+    from tcclip.train.eval_checkpoint import evaluate_checkpoint
 
     with pytest.raises(ValueError, match="out of range"):
         evaluate_checkpoint(compose_config(base), str(out / "best.pt"), list_file=str(syn / "test.txt"),

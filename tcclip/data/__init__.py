@@ -1,7 +1,7 @@
 """Video data: decoding, frame sampling, transforms, datasets, the dataset registry and checks.
 
 The names below are imported lazily (PEP 562 ``__getattr__``): ``import tcclip.data.registry``
-or ``tcclip.data.synthetic`` should not pay for importing torchvision, timm and open_clip.
+or ``tcclip.world.synthetic`` should not pay for importing torchvision, timm and open_clip.
 
     from tcclip.data import VideoDataset, get_split
     split = get_split("hmdb51", protocol="few_shot", split=1, shots=2, subset="train")

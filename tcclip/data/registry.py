@@ -9,8 +9,9 @@ On-disk layout
 --------------
 The data root is, in order of precedence: the ``root`` argument, the per-dataset environment
 variable (e.g. ``TCCLIP_HMDB51_ROOT``, which points at the dataset directory itself), the
-environment variable ``TCCLIP_DATA_ROOT`` (the parent of all dataset directories), and
-finally ``.cache`` under the current directory (where the project's synthetic world lives).
+environment variable ``TCCLIP_DATA_ROOT`` (the parent of all dataset directories). There is no
+default: with none of them set, :func:`dataset_dir` raises and says which to set (a default
+relative to the working directory would find or miss data depending on where a command runs).
 
 Every dataset directory has the same skeleton::
 
@@ -46,7 +47,7 @@ Protocols (``protocol=`` argument):
 Subset names: ``train``; the evaluation list answers to both ``val`` and ``test`` (every real
 dataset has only one), except on ``synthetic`` where ``val`` and ``test`` are distinct lists.
 
-The ``synthetic`` dataset (written by ``tcclip.data.synthetic``) keeps its standard lists
+The ``synthetic`` dataset (written by ``tcclip.world.synthetic``) keeps its standard lists
 (``train.txt``, ``val.txt``, ``test.txt``) next to ``labels.csv``, reuses the real datasets'
 few-shot and base-to-novel file names, and has a zero-shot view under ``splits/zero_shot/``
 with separate seen-class (train / val) and unseen-class (test) label files.
@@ -63,7 +64,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_ROOT_ENV = "TCCLIP_DATA_ROOT"
-DEFAULT_DATA_ROOT = Path(".cache")
 VIDEOS_DIRNAME = "videos"
 LABELS_FILENAME = "labels.csv"
 LLM_LABELS_FILENAME = "labels_llm.json"
@@ -153,7 +153,7 @@ DATASET_LAYOUT: dict[str, dict[str, str]] = {
         **_temporal_templates(18, 16),
     },
     "synthetic": {
-        # The project's generated world (tcclip.data.synthetic writes it from these
+        # The project's generated world (tcclip.world.synthetic writes it from these
         # templates): the standard lists sit next to labels.csv, few-shot and base-to-novel
         # views use the real datasets' file names, and zero-shot has a seen-class (train / val)
         # and an unseen-class (test) label file.
@@ -211,7 +211,7 @@ DATASET_SPECS: dict[str, DatasetSpec] = {
     "ssv2": DatasetSpec("ssv2", "Something-Something v2", 174, "ssv2", _prepare("ssv2"),
                         protocol_classes={"temporal": 18, "static": 16}),
     "synthetic": DatasetSpec("synthetic", "Synthetic world (generated)", 0, "synthetic",
-                             "python -m tcclip.data.synthetic --root {dataset_dir}"),
+                             "python -m tcclip.world.synthetic --root {dataset_dir}"),
 }
 
 
@@ -254,7 +254,7 @@ def list_datasets() -> list[str]:
 
 def dataset_dir(name: str, root: str | os.PathLike[str] | None = None,
                 environ: Mapping[str, str] | None = None) -> Path:
-    """Directory of one dataset: root argument > per-dataset env var > TCCLIP_DATA_ROOT > .cache.
+    """Directory of one dataset: root argument > per-dataset env var > TCCLIP_DATA_ROOT.
 
     ``environ`` defaults to ``os.environ``; tests pass their own mapping instead of mutating
     the process environment.
@@ -267,7 +267,9 @@ def dataset_dir(name: str, root: str | os.PathLike[str] | None = None,
         return Path(env[spec.env_var])
     if env.get(DATA_ROOT_ENV):
         return Path(env[DATA_ROOT_ENV]) / spec.dirname
-    return DEFAULT_DATA_ROOT / spec.dirname
+    raise DatasetNotPreparedError(
+        f"no data root for {spec.title}: pass root=... (data.root=... on the command line), or set "
+        f"${DATA_ROOT_ENV} (the folder holding every dataset) or ${spec.env_var} (this dataset's folder)")
 
 
 def _eval_subset_key(layout: dict[str, str], protocol: str, subset: str) -> str:
@@ -375,6 +377,6 @@ def get_split(
                 + ". Create it with: "
                 + spec.prepare_command.format(data_root=base.parent, dataset_dir=base)
                 + f" (the data root comes from the root argument, ${spec.env_var} or "
-                f"${DATA_ROOT_ENV}; default {DEFAULT_DATA_ROOT})."
+                f"${DATA_ROOT_ENV})."
             )
     return paths

@@ -13,6 +13,7 @@ equals the centre sampling. Spatial crops of a view are made in ``transforms``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -76,3 +77,29 @@ def test_view_indices(num_video_frames: int, num_frames: int, num_clips: int) ->
 # pytest collects functions named test_* from imported modules' namespaces in test files;
 # this marker keeps `from tcclip.data.sampling import test_view_indices` from being collected.
 test_view_indices.__test__ = False  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """Test views: ``clips`` temporal clips x ``crops`` spatial crops (the paper's "2x1")."""
+
+    clips: int = 1
+    crops: int = 1
+
+    @property
+    def count(self) -> int:
+        return self.clips * self.crops
+
+
+def parse_views(text: str) -> ViewSpec:
+    """``"2x1"`` -> ViewSpec(2, 1); crops must be 1 or 3 (the test transform's choices).
+
+    The one parser of the paper's "clips x crops" notation (``eval --views``, ``predict --views``).
+    """
+    try:
+        clips, crops = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"views must look like CLIPSxCROPS, e.g. 1x1 or 2x3; got {text!r}") from None
+    if clips < 1 or crops not in (1, 3):
+        raise ValueError(f"views {text!r}: need at least one clip and 1 or 3 crops")
+    return ViewSpec(clips, crops)

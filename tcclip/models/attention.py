@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .options import SeedMetric, parse_option
+
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """[..., L, D] -> [..., H, L, D/H]."""
@@ -129,12 +131,12 @@ class BiasAugmentedAttention(Attention):
         self,
         x: torch.Tensor,
         context: Optional[torch.Tensor],
-        seed_metric: str = "cls_attention",
+        seed_metric: Optional[SeedMetric] = SeedMetric.CLS_ATTENTION,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """x: [B, T, N, D] normalised frame tokens; context: [B, k, D] normalised, or None.
 
         Returns the attention output [B, T, N, D] and the per-patch seed scores [B, T, N-1]
-        (None when ``seed_metric`` is "none").
+        (None when ``seed_metric`` is None or ``SeedMetric.ALL_PATCHES``: no scores needed).
         """
         q, k, v = self.project_qkv(x)  # [B, T, H, N, d]
         num_frame_keys = k.shape[-2]
@@ -151,11 +153,10 @@ class BiasAugmentedAttention(Attention):
         out = self.out_proj(merge_heads(out))
 
         scores = None
-        if seed_metric == "cls_attention":
+        metric = None if seed_metric is None else parse_option(SeedMetric, seed_metric, "seed_metric")
+        if metric is SeedMetric.CLS_ATTENTION:
             probs = cls_attention_probs(q, k, bias)  # [B, T, H, N + k]
             scores = probs[..., 1:num_frame_keys].mean(dim=-2)  # patches only, averaged over heads
-        elif seed_metric == "key_norm":
+        elif metric is SeedMetric.KEY_NORM:
             scores = k[..., 1:num_frame_keys, :].norm(dim=-1).mean(dim=-2)
-        elif seed_metric != "none":
-            raise ValueError(f"unknown seed_metric {seed_metric!r}: use cls_attention, key_norm or none")
         return out, scores

@@ -17,8 +17,6 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-MERGE_METHODS = ("bipartite", "kmeans", "random", "tube", "none")
-
 
 @dataclass
 class MergeState:

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from .options import PromptMode, parse_option
 
 
 def clean_classname(name: str) -> str:
@@ -37,17 +38,16 @@ class PromptLearner(nn.Module):
         token_embedding: nn.Embedding,
         tokenizer: Callable,
         context_length: int = 30,
-        mode: str = "learnable",
+        mode: PromptMode | str = PromptMode.LEARNABLE,
         num_prompts: int = 4,
         init_text: str = "a photo of a",
     ) -> None:
         super().__init__()
-        if mode not in ("learnable", "fixed", "none"):
-            raise ValueError("prompt mode must be 'learnable', 'fixed' or 'none'")
+        mode = parse_option(PromptMode, mode, "prompt_mode")
         self.mode = mode
         self.tokenizer = tokenizer
         self.context_length = context_length
-        self.num_prompts = 0 if mode == "none" else num_prompts
+        self.num_prompts = 0 if mode is PromptMode.NONE else num_prompts
         width = token_embedding.weight.shape[1]
         ctx = torch.empty(self.num_prompts, width)
         if self.num_prompts:
@@ -58,7 +58,7 @@ class PromptLearner(nn.Module):
                     ctx.copy_(token_embedding.weight[words])
             else:  # no template of that length: random init, as CoOp does
                 nn.init.normal_(ctx, std=0.02)
-        if mode == "learnable":
+        if mode is PromptMode.LEARNABLE:
             self.ctx = nn.Parameter(ctx)
         else:
             self.register_buffer("ctx", ctx)

@@ -8,11 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .options import PromptMode, VPSource, parse_option
 from .prompting import PromptLearner, VideoConditionalPrompting, clean_classname
 from .text import TextEncoder
 from .vision import TCConfig, TCVisionEncoder, VisionOutput
-
-VP_SOURCES = ("context", "cls", "gap")
 
 
 @dataclass
@@ -35,20 +34,20 @@ class VideoCLIP(nn.Module):
         classnames: Sequence[str],
         tc: TCConfig = TCConfig(),
         num_frames: int = 16,
-        prompt_mode: str = "learnable",
+        prompt_mode: PromptMode | str = PromptMode.LEARNABLE,
         num_prompts: int = 4,
         video_prompting: bool = True,
-        vp_source: str = "context",
+        vp_source: VPSource | str = VPSource.CONTEXT,
         context_length: int = 30,
         clean_classnames: bool = True,
     ) -> None:
         super().__init__()
-        if vp_source not in VP_SOURCES:
-            raise ValueError(f"vp_source must be one of {VP_SOURCES}")
+        prompt_mode = parse_option(PromptMode, prompt_mode, "prompt_mode")
+        vp_source = parse_option(VPSource, vp_source, "vp_source")
         self.num_frames = num_frames
         self.vp_source = vp_source
         self.clean_classnames = clean_classnames
-        self.visual = TCVisionEncoder(clip_model.visual, tc, num_frames, make_context=video_prompting and vp_source == "context")
+        self.visual = TCVisionEncoder(clip_model.visual, tc, num_frames, make_context=video_prompting and vp_source is VPSource.CONTEXT)
         self.text = TextEncoder(clip_model, context_length)
         # Class-name embeddings are fixed (buffers in the reference), so the table never gets a
         # gradient; frozen here, DDP does not wait for one and AdamW keeps no state for it.
@@ -56,7 +55,7 @@ class VideoCLIP(nn.Module):
         self.prompt_learner = PromptLearner(self.text.token_embedding, tokenizer, context_length, prompt_mode, num_prompts)
         self.prompt_generator: Optional[VideoConditionalPrompting] = None
         if video_prompting:
-            if prompt_mode == "none":
+            if prompt_mode is PromptMode.NONE:
                 raise ValueError("video-conditional prompting needs prompt vectors (prompt_mode 'learnable' or 'fixed')")
             embed_dim = self.visual.proj.shape[1]
             if embed_dim != self.text.width:
@@ -116,11 +115,8 @@ class VideoCLIP(nn.Module):
         return F.normalize(self.text.encode_last_eot(hidden, eot, prompts, prompt_slice), dim=-1)
 
     def vp_source_tokens(self, vision: VisionOutput) -> torch.Tensor:
-        if self.vp_source == "context":
-            return vision.context_tokens
-        if self.vp_source == "cls":
-            return vision.frame_features
-        return vision.patch_features
+        return {VPSource.CONTEXT: vision.context_tokens, VPSource.CLS: vision.frame_features,
+                VPSource.GAP: vision.patch_features}[self.vp_source]
 
     # ----- forward -------------------------------------------------------------------------
     def forward(self, video: torch.Tensor, return_details: bool = False):

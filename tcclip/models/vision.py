@@ -16,7 +16,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .attention import BiasAugmentedAttention
-from .merging import MERGE_METHODS, MergeState, kmeans_context, merge_to_context, tube_context
+from .merging import MergeState, kmeans_context, merge_to_context, tube_context
+from .options import Merge, PositionalEmbedding, SeedMetric, parse_option
 from .seed_selection import gather_seed_tokens, select_seed_tokens
 
 
@@ -27,19 +28,40 @@ class TCConfig:
     temporal_context: bool = True
     num_context: int = 96  # k
     seed_ratio: float = 0.3
-    seed_metric: str = "cls_attention"  # or "key_norm", "none" (all patches are seeds)
-    merge: str = "bipartite"  # or "kmeans", "random", "tube", "none"
+    seed_metric: SeedMetric = SeedMetric.CLS_ATTENTION
+    merge: Merge = Merge.BIPARTITE
     merge_per_round: int = 100
     local_global_bias: bool = True
-    positional_embedding: str = "spatial"  # or "joint"
+    positional_embedding: PositionalEmbedding = PositionalEmbedding.SPATIAL
 
-    def __post_init__(self) -> None:
-        if self.merge not in MERGE_METHODS:
-            raise ValueError(f"merge must be one of {MERGE_METHODS}, got {self.merge!r}")
-        if self.positional_embedding not in ("spatial", "joint"):
-            raise ValueError("positional_embedding must be 'spatial' or 'joint'")
-        if self.seed_metric not in ("cls_attention", "key_norm", "none"):
-            raise ValueError("seed_metric must be 'cls_attention', 'key_norm' or 'none'")
+    def __post_init__(self) -> None:  # strings from configs become members here, once
+        for name, kind in (("seed_metric", SeedMetric), ("merge", Merge), ("positional_embedding", PositionalEmbedding)):
+            object.__setattr__(self, name, parse_option(kind, getattr(self, name), name))
+        if self.num_context < 1 or not 0.0 < self.seed_ratio <= 1.0 or self.merge_per_round < 1:
+            raise ValueError(f"need num_context >= 1, 0 < seed_ratio <= 1 and merge_per_round >= 1; got "
+                             f"{self.num_context}, {self.seed_ratio}, {self.merge_per_round}")
+
+    @property
+    def scores_seeds(self) -> Optional[SeedMetric]:
+        """The metric the attention must compute for seed selection; None when no scores are needed."""
+        if self.merge is Merge.TUBE or self.seed_metric is SeedMetric.ALL_PATCHES:
+            return None
+        return self.seed_metric
+
+
+def _merge_state(seeds: torch.Tensor, cfg: TCConfig, track_sources: bool) -> MergeState:
+    """Seed tokens [B, n, D] -> context tokens, by the configured method (tube is handled apart)."""
+    return CONTEXT_FROM_SEEDS[cfg.merge](seeds, cfg, track_sources)
+
+
+#: The aggregators of Table 6 that start from seed tokens; tube takes all patches instead.
+CONTEXT_FROM_SEEDS = {
+    Merge.BIPARTITE: lambda seeds, cfg, track: merge_to_context(seeds, cfg.num_context, cfg.merge_per_round, track),
+    Merge.RANDOM: lambda seeds, cfg, track: merge_to_context(seeds, cfg.num_context, cfg.merge_per_round, track,
+                                                             random_scores=True),
+    Merge.KMEANS: lambda seeds, cfg, track: kmeans_context(seeds, cfg.num_context, track_sources=track),
+    Merge.NONE: lambda seeds, cfg, track: MergeState.start(seeds, track),
+}
 
 
 @dataclass
@@ -79,7 +101,7 @@ class TCBlock(nn.Module):
     ) -> tuple[torch.Tensor, Optional[torch.Tensor], LayerDetails]:
         """x: [B, T, N, D]; context: [B, k, D] or None. Returns new x, new context, details."""
         details = LayerDetails()
-        metric = cfg.seed_metric if make_context and cfg.merge != "tube" else "none"
+        metric = cfg.scores_seeds if make_context else None
         attn_out, scores = self.attn.forward_frames(self.ln_1(x), self.ln_1(context) if context is not None else None, metric)
         x = x + attn_out  # the old context tokens leave the residual stream here
         new_context = None
@@ -96,7 +118,7 @@ class TCBlock(nn.Module):
     @staticmethod
     def _summarise(x: torch.Tensor, scores: Optional[torch.Tensor], cfg: TCConfig, track_sources: bool):
         patches = x[:, :, 1:]
-        if cfg.merge == "tube":
+        if cfg.merge is Merge.TUBE:
             state = tube_context(patches, cfg.num_context, track_sources)
             return state.tokens, LayerDetails(sources=state.sources)
         if scores is None:  # no selection: every patch is a seed, in raster order
@@ -104,15 +126,7 @@ class TCBlock(nn.Module):
             seed_idx = torch.arange(num_patches, device=x.device).expand(batch, frames, -1)
         else:
             seed_idx = select_seed_tokens(scores, cfg.seed_ratio)
-        seeds = gather_seed_tokens(patches, seed_idx)
-        if cfg.merge == "none":
-            state = MergeState.start(seeds, track_sources)
-        elif cfg.merge == "kmeans":
-            state = kmeans_context(seeds, cfg.num_context, track_sources=track_sources)
-        else:
-            state = merge_to_context(
-                seeds, cfg.num_context, cfg.merge_per_round, track_sources, random_scores=cfg.merge == "random"
-            )
+        state = _merge_state(gather_seed_tokens(patches, seed_idx), cfg, track_sources)
         return state.tokens, LayerDetails(seed_indices=seed_idx, sources=state.sources, seed_scores=scores)
 
 

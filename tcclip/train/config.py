@@ -11,10 +11,9 @@ plain function keeps configs importable from notebooks and tests without global 
 """
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -62,32 +61,27 @@ def split_overrides(overrides: Iterable[str]) -> tuple[dict[str, list[str]], lis
     return choices, values
 
 
-def compose_config(overrides: Sequence[str] = (), profile: Optional[str] = None) -> DictConfig:
+def compose_config(overrides: Sequence[str] = (), profile: str = "full") -> DictConfig:
     """The run configuration for ``overrides`` (group choices and dotlist ``key=value`` items).
 
-    The tiny profile is used when ``profile=tiny`` is among the overrides, when ``profile``
-    is "tiny", or (if neither says anything) when ``TCCLIP_PROFILE=tiny``. Under the tiny
-    profile the data group defaults to ``synthetic`` unless ``data=`` is given. Unknown keys
-    in dotlist overrides are an error (a typo would otherwise be silently ignored).
+    ``profile`` ("full", the paper's setting, or "tiny") picks ``profile/<name>.yaml``; a
+    ``profile=...`` among the overrides wins. This function never reads the environment: the
+    command line and the book choose the profile (``tcclip.world.profile.profile_name``). Under
+    the tiny profile the data group defaults to ``synthetic`` unless ``data=`` is given. Unknown
+    keys in dotlist overrides are an error (a typo would otherwise be silently ignored).
     """
     choices, values = split_overrides(overrides)
     base = OmegaConf.load(config_dir() / "base.yaml")
     defaults = base.pop("defaults")
-    if "profile" in choices:
-        prof = choices["profile"][0]
-    elif profile is not None:
-        prof = profile
-    else:
-        prof = os.environ.get("TCCLIP_PROFILE", "full").strip().lower() or "full"
-    if prof not in ("tiny", "full"):
-        raise ValueError(f"unknown profile {prof!r}: use profile=tiny or profile=full")
+    prof = choices["profile"][0] if "profile" in choices else profile
+    if prof not in list_choices("profile"):
+        raise ValueError(f"unknown profile {prof!r}: use profile={' or profile='.join(list_choices('profile'))}")
     picked = {g: choices.get(g, [defaults[g]])[0] for g in ("protocol", "data", "model")}
     if prof == "tiny" and "data" not in choices:
         picked["data"] = "synthetic"
     parts = [base]
     parts += [_load(g, picked[g]) for g in ("protocol", "data", "model")]
-    if prof == "tiny":
-        parts.append(_load("profile", "tiny"))
+    parts.append(_load("profile", prof))
     for preset in choices.get("preset", []):
         parts.append(_load("preset", preset))
     cfg = OmegaConf.merge(*parts)

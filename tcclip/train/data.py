@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from .distributed import DistInfo
 
 __all__ = ["sample_seed", "SeededDataset", "KeyedSampler", "resolve_data_root", "build_video_dataset",
-           "train_loader", "eval_indices"]
+           "train_loader", "eval_indices", "collate_videos"]
 
 
 def sample_seed(*keys: int) -> int:
@@ -71,7 +71,8 @@ class KeyedSampler(Sampler):
             yield index, sample_seed(self.seed, self.epoch, global_pos)
 
 
-def _collate(items: list[dict]) -> dict:
+def collate_videos(items: list[dict]) -> dict:
+    """A batch of ``VideoDataset`` items: stacked videos, labels, indices and skip flags."""
     return {
         "video": torch.stack([it["video"] for it in items]),
         "label": torch.tensor([int(it["label"]) for it in items]),
@@ -83,7 +84,7 @@ def _collate(items: list[dict]) -> dict:
 def train_loader(dataset: Dataset, info: DistInfo, batch: int, seed: int, epoch: int, skip_batches: int,
                  workers: int) -> DataLoader:
     sampler = KeyedSampler(dataset, info, seed, epoch, skip=skip_batches * batch)
-    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=_collate,
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate_videos,
                       drop_last=True, persistent_workers=False, pin_memory=info.device.type == "cuda")
 
 
@@ -93,21 +94,8 @@ def eval_indices(n: int, info: DistInfo) -> list[int]:
 
 
 def resolve_data_root(cfg: DictConfig, name: str) -> Optional[str]:
-    """The data root for dataset ``name`` (None: the registry's environment variables decide).
-
-    Under the tiny profile the synthetic world lives in the profile's cache and is generated
-    on first use (tcclip.assets.synthetic_world).
-    """
-    if cfg.data.root:
-        return str(cfg.data.root)
-    if cfg.profile == "tiny" and name == "synthetic":
-        from ..assets import synthetic_world
-        from ..profile import get_profile
-
-        profile = get_profile("tiny")
-        synthetic_world(profile)
-        return str(profile.data_root)
-    return None
+    """The data root of a run (None: the registry's environment variables decide)."""
+    return str(cfg.data.root) if cfg.data.root else None
 
 
 def build_video_dataset(cfg: DictConfig, name: str, protocol: str, subset: str, *, split: Optional[int] = None,

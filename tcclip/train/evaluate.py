@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from .data import collate_videos
 from .distributed import DistInfo, all_gather_objects, all_reduce_sum
 
 __all__ = ["evaluate", "autocast_context", "harmonic_mean", "mean_std"]
@@ -22,12 +23,6 @@ def autocast_context(device: torch.device, amp: str):
         raise ValueError(f"train.amp must be bf16, fp16 or none, got {amp!r}")
     dtype = torch.bfloat16 if amp == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def _collate(items: list[dict]) -> dict:
-    return {"video": torch.stack([it["video"] for it in items]), "label": torch.tensor([int(it["label"]) for it in items]),
-            "index": torch.tensor([int(it["index"]) for it in items]),
-            "skipped": torch.tensor([int(it["skipped"]) for it in items])}
 
 
 @torch.no_grad()
@@ -45,7 +40,7 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     device = device or info.device
     dtype = dtype or next(model.parameters()).dtype
     mine = Subset(dataset, list(range(info.rank, len(dataset), info.world_size)))
-    loader = DataLoader(mine, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=_collate)
+    loader = DataLoader(mine, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate_videos)
     was_training = model.training
     model.eval()
     correct1 = correct5 = count = skipped = 0

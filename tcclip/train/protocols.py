@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from ..checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from ..io import atomic_path, atomic_write_json, atomic_write_text
 from .data import build_video_dataset
 from .distributed import DistInfo, cleanup_distributed, init_distributed
 from .evaluate import evaluate, harmonic_mean, mean_std
@@ -86,10 +87,8 @@ def test_views(cfg: DictConfig) -> tuple[int, int]:
 def _pretrained(cfg: DictConfig) -> Optional[str]:
     value = cfg.model.pretrained
     if value == "auto":
-        from ..assets import clip_weights
-        from ..profile import get_profile
-
-        return clip_weights(get_profile(str(cfg.profile)))
+        raise ValueError("model.pretrained=auto names the profile's CLIP weights, which the command line resolves "
+                         "(tcclip.world.assets.prepare_run_config(cfg)); pass a weights path or an open_clip tag")
     return None if value in (None, "none") else str(value)
 
 
@@ -187,14 +186,8 @@ def results_table(results: dict) -> str:
 
 def write_results(results: dict, output: Path, name: str = "results") -> Path:
     """Atomic JSON + markdown writes."""
-    import json
-
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / f"{name}.json"
-    for target, text in ((path, json.dumps(results, indent=2, default=str)), (output / f"{name}.md", results_table(results))):
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+    path = atomic_write_json(output / f"{name}.json", results)
+    atomic_write_text(output / f"{name}.md", results_table(results))
     return path
 
 
@@ -343,13 +336,11 @@ def _write_predictions(tests: dict, output: Path, name: str = "predictions.csv")
 
     output.mkdir(parents=True, exist_ok=True)
     path = output / name
-    tmp = path.with_name(f".{name}.tmp")
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["test_set", "index", "path", "label", "label_name", "pred", "pred_name", "prob", "top5"])
         for key, res in tests.items():
             for r in res.get("predictions", []):
                 writer.writerow([key, r["index"], r.get("path", ""), r["label"], r.get("label_name", ""), r["pred"],
                                  r.get("pred_name", ""), f"{r['prob']:.6f}", " ".join(map(str, r["top5"]))])
-    os.replace(tmp, path)
     return path

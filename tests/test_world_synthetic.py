@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tcclip.data import registry
-from tcclip.data import synthetic as S
+from tcclip.world import synthetic as S
 
 from conftest import read_label_file
 

@@ -204,7 +204,7 @@ def attend(
     if design == "tc":
         if context is None or not isinstance(attn, BiasAugmentedAttention):
             raise ValueError("design 'tc' needs context tokens [B, k, D] and a BiasAugmentedAttention")
-        out, _ = attn.forward_frames(x, context, seed_metric="none")
+        out, _ = attn.forward_frames(x, context, seed_metric=None)
         return out
     if design == "frame":
         return attn(x)  # the leading [B, T] dims make every frame its own sequence

@@ -1,4 +1,4 @@
-"""tcclip.profile: TCCLIP_PROFILE and friends, read in one place."""
+"""tcclip.world.profile: TCCLIP_PROFILE and friends, read in one place."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tcclip import profile as prof
-from tcclip.profile import Profile, describe_missing, get_profile
+from tcclip.world import profile as prof
+from tcclip.world.profile import Profile, describe_missing, get_profile
 
 ENV_VARS = ("TCCLIP_PROFILE", "TCCLIP_CACHE", "TCCLIP_DATA_ROOT", "TCCLIP_DEVICE")
 
@@ -73,7 +73,7 @@ def test_default_cache_dir_in_checkout():
     if root is None:  # installed, not a checkout
         assert prof.default_cache_dir() == Path.home() / ".cache" / "tcclip"
     else:
-        assert (root / "tcclip" / "profile.py").is_file()
+        assert (root / "tcclip" / "world" / "profile.py").is_file()
         assert prof.default_cache_dir() == root / ".cache"
     assert get_profile().cache_dir == prof.default_cache_dir()
 

@@ -44,10 +44,36 @@ def _is_main() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def _compose(overrides: Sequence[str]):
+    """The run config: the profile from ``profile=`` or ``TCCLIP_PROFILE`` (default tiny)."""
+    from tcclip.train.config import compose_config
+    from tcclip.world.profile import profile_name
+
+    return compose_config(overrides, profile=profile_name())
+
+
+def _prepare(cfg, clip_weights_needed: bool = True) -> None:
+    """Resolve "auto" values (CLIP weights, the tiny world) before any work starts."""
+    from tcclip.world.assets import prepare_run_config
+
+    logging.getLogger("tcclip").info("profile %s (profile=full or TCCLIP_PROFILE=full: the paper's setting)",
+                                     cfg.profile)
+    prepare_run_config(cfg, clip_weights_needed)
+
+
+def _records_its_model(checkpoint: Optional[str]) -> bool:
+    """True for this project's checkpoints: they name the model and CLIP weights they were built from."""
+    from tcclip.checkpoint import read_checkpoint
+
+    if checkpoint is None or not Path(checkpoint).is_file():
+        return False
+    payload = read_checkpoint(checkpoint)
+    return isinstance(payload, dict) and bool(payload.get("build_args"))
+
+
 def train_main(argv: Sequence[str]) -> int:
-    from .config import compose_config
-    from .engine import NonFiniteLossError
-    from .protocols import run
+    from tcclip.train.engine import NonFiniteLossError
+    from tcclip.train.protocols import run
 
     parser = argparse.ArgumentParser(prog="python -m tcclip train", epilog=TRAIN_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,7 +83,7 @@ def train_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
     overrides = list(args.overrides) + ([f"resume={args.resume}"] if args.resume else [])
     try:
-        cfg = compose_config(overrides)
+        cfg = _compose(overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -66,6 +92,7 @@ def train_main(argv: Sequence[str]) -> int:
         return 0
     _setup_logging(Path(str(cfg.output)), _is_main())
     try:
+        _prepare(cfg)
         results = run(cfg, command=["python -m tcclip train", *argv])
     except NonFiniteLossError as err:
         logging.getLogger("tcclip").error("%s", err)
@@ -74,15 +101,14 @@ def train_main(argv: Sequence[str]) -> int:
         logging.getLogger("tcclip").error("%s", err)
         return 2
     if _is_main() and results.get("finished"):
-        from .protocols import results_table
+        from tcclip.train.protocols import results_table
 
         print(results_table(results))
     return 0
 
 
 def eval_main(argv: Sequence[str]) -> int:
-    from .config import compose_config
-    from .evaluate_cli import evaluate_checkpoint
+    from tcclip.train.eval_checkpoint import evaluate_checkpoint
 
     parser = argparse.ArgumentParser(
         prog="python -m tcclip eval",
@@ -101,20 +127,23 @@ def eval_main(argv: Sequence[str]) -> int:
     parser.add_argument("--name", default="eval", help="results file stem in output (default eval)")
     args = parser.parse_args(list(argv))
     try:
-        cfg = compose_config(args.overrides)
+        cfg = _compose(args.overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     _setup_logging(None, _is_main())
     views = None
     if args.views:
+        from tcclip.data.sampling import parse_views
+
         try:
-            clips, crops = (int(x) for x in args.views.lower().split("x"))
-        except ValueError:
-            print(f"error: --views must look like 2x1 (clips x crops), got {args.views!r}", file=sys.stderr)
+            spec = parse_views(args.views)
+        except ValueError as err:
+            print(f"error: --views: {err}", file=sys.stderr)
             return 2
-        views = (clips, crops)
+        views = (spec.clips, spec.crops)
     try:
+        _prepare(cfg, clip_weights_needed=not _records_its_model(args.checkpoint))
         results = evaluate_checkpoint(cfg, args.checkpoint, views=views, wise_ft=args.wise_ft,
                                       list_file=args.list_file, video_root=args.root, labels=args.labels,
                                       predictions=args.predictions, name=args.name,
@@ -123,7 +152,7 @@ def eval_main(argv: Sequence[str]) -> int:
         logging.getLogger("tcclip").error("%s", err)
         return 2
     if _is_main():
-        from .protocols import results_table
+        from tcclip.train.protocols import results_table
 
         print(results_table(results))
     return 0

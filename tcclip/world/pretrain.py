@@ -3,7 +3,7 @@
 TC-CLIP starts from CLIP weights learned on 400M web image-text pairs; the tiny profile
 cannot download those, so it makes its own stand-in: the ``TC-Tiny`` open_clip model is
 trained from scratch with CLIP's contrastive loss on captioned stills of the synthetic
-world's objects (``tcclip.data.synthetic.generate_image_captions``). The stills ground
+world's objects (``tcclip.world.synthetic.generate_image_captions``). The stills ground
 colours, shapes, positions, "two" and (through motion streaks) directions; they carry no
 temporal words, so what the video chapters add on top is measurable.
 
@@ -100,7 +100,7 @@ class PretrainResult:
 
 
 def _position_phrases() -> tuple[str, ...]:
-    from .data.synthetic import _POSITIONS  # the caption grammar's own list, not a copy
+    from .synthetic import _POSITIONS  # the caption grammar's own list, not a copy
 
     return tuple(_POSITIONS)
 
@@ -204,7 +204,7 @@ def create_tiny_clip(seed: int) -> nn.Module:
     """A randomly initialised ``TC-Tiny`` open_clip CLIP; the init depends on ``seed`` only."""
     import open_clip
 
-    from .models.backbone import register_tiny_configs
+    from tcclip.models.backbone import register_tiny_configs
 
     register_tiny_configs()
     with torch.random.fork_rng(devices=[]):  # open_clip initialises from the global RNG
@@ -361,7 +361,7 @@ def load_test_videos(world: Any, num_frames: int = 8, image_size: int = 64,
     labels [N] and the class names, so several models are scored on the same tensors."""
     from torch.utils.data import DataLoader
 
-    from .data import VideoDataset
+    from tcclip.data import VideoDataset
 
     list_file, label_file = world.views["test"]
     dataset = VideoDataset(list_file, world.video_root, label_file, num_frames=num_frames, mode="test", size=image_size)
@@ -386,7 +386,7 @@ def zero_shot_video_accuracy(pretrained: Optional[str], videos: torch.Tensor, la
 
     ``pretrained``: a TC-Tiny weights file, or None for random weights drawn from ``seed``.
     """
-    from .models import build_model
+    from tcclip.models import build_model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -452,7 +452,7 @@ def pretrain_mini(
     ``steps`` overrides ``config.steps``. Writes ``out_path`` and its JSON sidecar
     (``sidecar_path``) atomically; returns ``out_path``.
     """
-    from .data.synthetic import generate_image_captions, load_image_captions
+    from .synthetic import generate_image_captions, load_image_captions
     from .profile import get_profile
 
     cfg = config or PretrainConfig()
@@ -518,10 +518,10 @@ def _evaluate(weights: Path, model: nn.Module, images: np.ndarray, captions: Seq
             "num_candidates": len(candidates),
         }
     if world is None:
-        from .data.registry import dataset_dir
-        from .data.synthetic import generate_video_world
+        from tcclip.data.registry import dataset_dir
+        from .synthetic import generate_video_world
 
-        # the same world (same place, same parameters) as tcclip.assets.synthetic_world
+        # the same world (same place, same parameters) as tcclip.world.assets.synthetic_world
         world = generate_video_world(dataset_dir("synthetic", root=cache), seed=0, size="default",
                                      workers=2, progress=progress)
     videos, labels, classnames = load_test_videos(world, image_size=cfg.image_size, progress=progress)

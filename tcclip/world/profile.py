@@ -36,6 +36,7 @@ __all__ = [
     "PROFILE_NAMES",
     "Profile",
     "get_profile",
+    "profile_name",
     "describe_missing",
     "default_cache_dir",
     "repository_root",
@@ -43,6 +44,8 @@ __all__ = [
 
 #: The accepted values of ``TCCLIP_PROFILE``.
 PROFILE_NAMES = ("tiny", "full")
+#: The profile when neither an argument nor ``TCCLIP_PROFILE`` names one.
+DEFAULT_PROFILE = "tiny"
 
 #: File name of the tiny model's mini-pretrained weights, inside ``<cache>/weights``.
 TINY_WEIGHTS_NAME = "tc_tiny_pretrained.pt"
@@ -115,48 +118,53 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """Return the active :class:`Profile`.
+def profile_name(name: str | None = None) -> str:
+    """The chosen profile: ``name`` if given, else ``TCCLIP_PROFILE``, else ``"tiny"``.
 
-    ``name`` overrides ``TCCLIP_PROFILE``; both default to ``"tiny"``. The environment is
-    read on every call (nothing is cached), so a notebook or a test may change it.
+    The one place where the environment picks a profile (the CLI, the book and the experiments
+    all ask here), so every entry point has the same default.
     """
-    env = os.environ
-    chosen = (name if name is not None else env.get("TCCLIP_PROFILE", "tiny")).strip().lower()
-    if chosen == "":
-        chosen = "tiny"
+    chosen = (name if name is not None else os.environ.get("TCCLIP_PROFILE", "")).strip().lower() or DEFAULT_PROFILE
     if chosen not in PROFILE_NAMES:
         raise ValueError(
             f"unknown profile {chosen!r}: set TCCLIP_PROFILE to one of {', '.join(PROFILE_NAMES)}"
         )
+    return chosen
 
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the active :class:`Profile`.
+
+    ``name`` overrides ``TCCLIP_PROFILE``; both default to ``"tiny"``. The values come from the
+    run configuration of that profile (``tcclip/configs/base.yaml`` merged with
+    ``configs/profile/<name>.yaml``): the profile is data, and this is a typed view of it. The
+    environment is read on every call (nothing is cached), so a notebook or a test may change it.
+    """
+    from tcclip.models.vision import TCConfig
+    from tcclip.train.config import compose_config
+
+    chosen = profile_name(name)
+    env = os.environ
     cache_env = env.get("TCCLIP_CACHE", "").strip()
     cache_dir = Path(cache_env).expanduser() if cache_env else default_cache_dir()
     device = env.get("TCCLIP_DEVICE", "").strip() or _default_device()
-
+    cfg = compose_config(profile=chosen)
     if chosen == "tiny":
-        return Profile(
-            name="tiny",
-            clip_model="TC-Tiny",
-            pretrained=str(cache_dir / "weights" / TINY_WEIGHTS_NAME),
-            num_frames=8,
-            image_size=64,
-            context_tokens=16,
-            device=device,
-            data_root=cache_dir,  # the world lives in <cache>/synthetic
-            cache_dir=cache_dir,
-        )
-
-    data_env = env.get("TCCLIP_DATA_ROOT", "").strip()
+        pretrained = str(cache_dir / "weights" / TINY_WEIGHTS_NAME)
+        data_root: Path | None = cache_dir  # the world lives in <cache>/synthetic
+    else:
+        pretrained = str(cfg.model.pretrained)
+        data_env = env.get("TCCLIP_DATA_ROOT", "").strip()
+        data_root = Path(data_env).expanduser() if data_env else None
     return Profile(
-        name="full",
-        clip_model="ViT-B-16",
-        pretrained="openai",
-        num_frames=16,
-        image_size=224,
-        context_tokens=96,
+        name=chosen,
+        clip_model=str(cfg.model.clip),
+        pretrained=pretrained,
+        num_frames=int(cfg.data.num_frames),
+        image_size=int(cfg.data.size),
+        context_tokens=int(cfg.model.options.get("num_context", TCConfig.num_context)),
         device=device,
-        data_root=Path(data_env).expanduser() if data_env else None,
+        data_root=data_root,
         cache_dir=cache_dir,
     )
 

@@ -231,7 +231,7 @@ def build_classes(names: Sequence[str] | None = None) -> list[ClassSpec]:
     unknown = [n for n in names if n not in table]
     if unknown:
         raise ValueError(f"unknown synthetic class names {unknown}; pick from "
-                         f"tcclip.data.synthetic.build_classes() names")
+                         f"tcclip.world.synthetic.build_classes() names")
     return [table[n] for n in names]
 
 
@@ -900,8 +900,8 @@ def load_image_captions(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tcclip.data.synthetic --root DIR [--size tiny] [--captions N]``."""
-    parser = argparse.ArgumentParser(prog="python -m tcclip.data.synthetic",
+    """``python -m tcclip.world.synthetic --root DIR [--size tiny] [--captions N]``."""
+    parser = argparse.ArgumentParser(prog="python -m tcclip.world.synthetic",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="output folder of the world")
     parser.add_argument("--size", default="default", choices=sorted(SIZES))

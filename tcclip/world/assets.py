@@ -13,13 +13,15 @@ from typing import Any, Optional, Sequence
 
 from .profile import Profile, get_profile
 
+__all__ = ["synthetic_world", "clip_weights", "build_profile_model", "prepare_run_config"]
+
 log = logging.getLogger("tcclip")
 
 
 def synthetic_world(profile: Optional[Profile] = None, size: str = "default", workers: int = 2):
     """The synthetic world under ``<data_root>/synthetic`` (generated if missing)."""
-    from .data.registry import dataset_dir
-    from .data.synthetic import generate_video_world
+    from tcclip.data.registry import dataset_dir
+    from .synthetic import generate_video_world
 
     profile = profile or get_profile()
     root = dataset_dir("synthetic", root=profile.data_root if profile.is_tiny else profile.cache_dir)
@@ -46,10 +48,35 @@ def clip_weights(profile: Optional[Profile] = None) -> Optional[str]:
 
 def build_profile_model(name: str, classnames: Sequence[str], profile: Optional[Profile] = None, **options: Any):
     """`tcclip.build_model` with the profile's CLIP, weights, clip length and k."""
-    from .models import build_model
+    from tcclip.models import build_model
 
     profile = profile or get_profile()
     options.setdefault("num_context", profile.context_tokens)
     return build_model(
         name, classnames, clip=profile.clip_model, pretrained=clip_weights(profile), num_frames=profile.num_frames, **options
     )
+
+
+def prepare_run_config(cfg, clip_weights_needed: bool = True):
+    """Resolve a run config's ``"auto"`` values and make the assets they stand for.
+
+    The library trains and evaluates what a config names and never generates data or
+    pretrains a CLIP itself; the command line, the experiments and the book call this first.
+    ``model.pretrained=auto`` becomes the profile's CLIP weights (in the tiny profile,
+    pretrained on first use); under the tiny profile, a run on the synthetic world without
+    ``data.root`` gets the profile's world (generated on first use) as its root. Returns the
+    same config, changed in place. ``clip_weights_needed=False`` (evaluating a checkpoint that
+    records the CLIP weights it was built from) leaves ``model.pretrained=auto`` unresolved, so
+    no tiny CLIP is pretrained for nothing.
+    """
+    from omegaconf import open_dict
+
+    profile = get_profile(str(cfg.profile))
+    with open_dict(cfg):
+        if clip_weights_needed and str(cfg.model.pretrained) == "auto":
+            cfg.model.pretrained = clip_weights(profile)
+        targets = [str(t.name) for t in cfg.protocol.get("targets") or []]
+        if profile.is_tiny and not cfg.data.root and "synthetic" in (str(cfg.data.name), *targets):
+            synthetic_world(profile)
+            cfg.data.root = str(profile.data_root)
+    return cfg

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tcclip.pretrain import (
+from tcclip.world.pretrain import (
     PretrainConfig,
     caption_variants,
     content_key,
@@ -79,7 +79,7 @@ def test_steps_argument_overrides_the_config(cache):
 
 
 def test_loss_decreases_on_a_short_run(cache, small_run):
-    from tcclip.data.synthetic import generate_image_captions, load_image_captions
+    from tcclip.world.synthetic import generate_image_captions, load_image_captions
 
     images, captions = load_image_captions(generate_image_captions(cache / "synthetic_captions", seed=0, n=120))
     first_of_each = sorted({c: i for i, c in reversed(list(enumerate(captions)))}.values())[:8]
@@ -134,7 +134,7 @@ def test_caption_variants_only_remove_words():
 def test_position_free_variants_never_share_a_batch_key(cache):
     """With position dropping, two images that differ only by position must not share a
     batch, or one's position-free caption would be a false negative for the other."""
-    from tcclip.data.synthetic import generate_image_captions, load_image_captions
+    from tcclip.world.synthetic import generate_image_captions, load_image_captions
 
     _, captions = load_image_captions(generate_image_captions(cache / "synthetic_captions", seed=0, n=120))
     keys = sorted({content_key(c) for c in captions})
@@ -154,8 +154,8 @@ def test_short_text_encoding_matches_open_clip(small_run):
 
 
 def test_zero_shot_evaluation_on_a_tiny_world(cache, small_run):
-    from tcclip.data.synthetic import generate_video_world
-    from tcclip.pretrain import load_test_videos, zero_shot_video_accuracy
+    from tcclip.world.synthetic import generate_video_world
+    from tcclip.world.pretrain import load_test_videos, zero_shot_video_accuracy
 
     world = generate_video_world(cache / "synthetic", seed=0, size="tiny")
     videos, labels, classnames = load_test_videos(world)

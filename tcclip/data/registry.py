@@ -101,11 +101,14 @@ _B2N = {
     "labels/base2novel/base_llm": f"{_S}/base2novel/labels_base_llm.json",
     "labels/base2novel/novel_llm": f"{_S}/base2novel/labels_novel_llm.json",
 }
+# One few-shot list per K (the published lists draw from training split 1 of HMDB-51 / UCF-101
+# and from SSv2's training set).
+_FEW_SHOT_TRAIN = f"{_S}/few_shot/train_{{shots}}shot.txt"
 _HMDB_UCF = {
     "standard/train": f"{_S}/train_split{{split}}.txt",
     "standard/test": f"{_S}/test_split{{split}}.txt",
     "zero_shot/test": f"{_S}/test_split{{split}}.txt",
-    "few_shot/train": f"{_S}/few_shot/train_{{shots}}shot_split{{split}}.txt",
+    "few_shot/train": _FEW_SHOT_TRAIN,
     "few_shot/test": f"{_S}/test_split{{split}}.txt",
     "labels/standard": LABELS_FILENAME,
     "labels/standard_llm": LLM_LABELS_FILENAME,
@@ -135,21 +138,25 @@ DATASET_LAYOUT: dict[str, dict[str, str]] = {
     },
     "k600": {
         # Zero-shot evaluation only: 3 splits of 160 classes absent from K-400, each with its
-        # own label file (ids 0..159).
+        # own label file (ids 0..159). "test": the K-600 test-set clips of the published lists
+        # (ER-ZSAR / ViFi-CLIP / TC-CLIP); "val": the K-600 validation clips of the same classes
+        # (Open-VCLIP / FROSTER).
         "zero_shot/test": f"{_S}/test_split{{split}}.txt",
+        "zero_shot/val": f"{_S}/val_split{{split}}.txt",
         "labels/zero_shot": f"{_S}/labels_split{{split}}.csv",
         "labels/zero_shot_llm": f"{_S}/labels_split{{split}}_llm.json",
     },
     "hmdb51": dict(_HMDB_UCF),
     "ucf101": dict(_HMDB_UCF),
     "ssv2": {
+        # No LLM-rephrased names: the FROSTER release has none for SSv2 (the paper's SSv2
+        # rows use the class templates).
         "standard/train": f"{_S}/train.txt",
         "standard/test": f"{_S}/val.txt",
-        "few_shot/train": f"{_S}/few_shot/train_{{shots}}shot_split{{split}}.txt",
+        "few_shot/train": _FEW_SHOT_TRAIN,
         "few_shot/test": f"{_S}/val.txt",
         "labels/standard": LABELS_FILENAME,
-        "labels/standard_llm": LLM_LABELS_FILENAME,
-        **_B2N,
+        **{k: v for k, v in _B2N.items() if not k.endswith("_llm")},
         **_temporal_templates(18, 16),
     },
     "synthetic": {

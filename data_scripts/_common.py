@@ -367,14 +367,19 @@ def write_protocol_lists(dataset: str, ddir: Path, train: Sequence[ListItem] | N
     layout = registry.DATASET_LAYOUT[dataset]
     num_classes = len(standard_class_keys(dataset))
     drawn: dict[str, list[ListItem]] = {}
-    if "few_shot/train" in layout:
-        for k in registry.FEW_SHOT_SHOTS:
-            drawn[layout["few_shot/train"].format(shots=k, split=None)] = lists.few_shot(
-                train, k, f"{redraw_seed}", num_classes)
     base = base_class_ids(dataset)
-    for s in registry.SPLIT_IDS:
-        drawn[layout["base2novel/train/base"].format(split=s, shots=None)] = lists.few_shot(
-            lists.remap(train, base), BASE2NOVEL_SHOTS, f"{redraw_seed}:base2novel:{s}", len(base))
+    try:
+        if "few_shot/train" in layout:
+            for k in registry.FEW_SHOT_SHOTS:
+                drawn[layout["few_shot/train"].format(shots=k, split=None)] = lists.few_shot(
+                    train, k, f"{redraw_seed}", num_classes)
+        for s in registry.SPLIT_IDS:
+            drawn[layout["base2novel/train/base"].format(split=s, shots=None)] = lists.few_shot(
+                lists.remap(train, base), BASE2NOVEL_SHOTS, f"{redraw_seed}:base2novel:{s}", len(base))
+    except ValueError as err:
+        raise PrepareError(f"--redraw-seed cannot draw from {dataset}'s training list ({err}); a redraw needs "
+                           f"videos of every class on disk. Without --redraw-seed the published lists are "
+                           f"written") from None
     for target, items in drawn.items():
         lists.write_list(ddir / target, items)
         sizes[target] = len(items)

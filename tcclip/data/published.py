@@ -48,7 +48,7 @@ import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from . import lists, registry
 
@@ -276,11 +276,11 @@ def class_keys(dataset: str, label_file: str) -> list[str]:
 
 def project_path(dataset: str, published: str, key: str) -> str:
     """A published list path -> this project's path under ``videos/`` (``key`` from :func:`class_keys`)."""
-    name = PurePosixPath(published).name
+    name = published.rsplit("/", 1)[-1]  # string operations, not pathlib: lists have ~10^5 entries
     if dataset in ("hmdb51", "ucf101"):
         return f"{key}/{name}"
     if dataset == "k400":
-        split = PurePosixPath(published).parts[0]
+        split = published.split("/", 1)[0]
         return f"{'train' if split == K400_REPLACEMENT_FOLDER else split}/{key}/{name}"
     if dataset == "k600":
         return f"test/{key}/{name}"
@@ -311,10 +311,11 @@ def label_order_mismatches(dataset: str, label_file: str) -> list[tuple[int, str
 
 def path_key(relative: str) -> str:
     """A list path without its video extension, lower case: what :class:`VideoIndex` matches on."""
-    path = PurePosixPath(relative.replace("\\", "/"))
-    if path.suffix.lower() in VIDEO_EXTENSIONS:
-        path = path.with_suffix("")
-    return path.as_posix().lower()
+    path = relative.replace("\\", "/")
+    stem, dot, extension = path.rpartition(".")
+    if dot and "/" not in extension and f".{extension.lower()}" in VIDEO_EXTENSIONS:
+        path = stem
+    return path.lower()
 
 
 class VideoIndex:
@@ -322,29 +323,34 @@ class VideoIndex:
 
     Exact paths first; otherwise the same path with another video extension (``.avi`` listed,
     ``.mp4`` on disk after ``data_scripts/reencode.py``) or another letter case. The folder is
-    scanned once, on the first path that is not found as it is.
+    scanned once, on the first lookup (a dictionary lookup per path afterwards: the big lists
+    have tens of thousands of entries).
     """
 
     def __init__(self, video_root: str | os.PathLike[str]) -> None:
         self.video_root = Path(video_root)
-        self._by_key: dict[str, str] | None = None
+        self._files: set[str] | None = None
+        self._by_key: dict[str, str] = {}
 
-    def _index(self) -> dict[str, str]:
-        if self._by_key is None:
-            self._by_key = {}
+    def _scan(self) -> set[str]:
+        if self._files is None:
+            self._files = set()
             if self.video_root.is_dir():
-                for folder, _dirs, files in os.walk(self.video_root):
+                root = str(self.video_root)
+                for folder, _dirs, files in os.walk(root):
+                    prefix = os.path.relpath(folder, root).replace(os.sep, "/")
                     for name in files:
-                        if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
-                            rel = Path(folder, name).relative_to(self.video_root).as_posix()
+                        if os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS:
+                            rel = name if prefix == "." else f"{prefix}/{name}"
+                            self._files.add(rel)
                             self._by_key.setdefault(path_key(rel), rel)
-        return self._by_key
+        return self._files
 
     def resolve(self, relative: str) -> str | None:
         """The path as it is on disk, relative to the video root, or None."""
-        if (self.video_root / relative).is_file():
+        if relative in self._scan():
             return relative
-        return self._index().get(path_key(relative))
+        return self._by_key.get(path_key(relative))
 
 
 # ----------------------------------------------------------------------------- writing a dataset's lists

@@ -427,12 +427,14 @@ def write_published(dataset: str, dataset_dir: str | os.PathLike[str], index: Vi
 
 
 def count_rows(datasets: Sequence[str] = DATASETS) -> list[dict[str, object]]:
-    """Per published list: dataset, view, release file, clips, classes with clips, label-file classes."""
+    """Per published list: dataset, view, this project's list, release file, clips, classes with clips,
+    label-file classes."""
     rows = []
     for dataset in datasets:
         for entry in PUBLISHED_LISTS[dataset]:
             items = read_items(entry.file)
-            rows.append({"dataset": dataset, "view": entry.name.split(" ", 1)[1], "published file": entry.file,
+            rows.append({"dataset": dataset, "view": entry.name.split(" ", 1)[1], "list": entry.target,
+                         "published file": entry.file,
                          "clips": len(items), "classes": len({label for _, label in items}),
                          "label file": entry.labels, "label-file classes": len(read_names(entry.labels))})
     return rows
@@ -440,9 +442,11 @@ def count_rows(datasets: Sequence[str] = DATASETS) -> list[dict[str, object]]:
 
 def count_table(datasets: Sequence[str] = DATASETS) -> str:
     """:func:`count_rows` as a Markdown table (the book's pages include it; a test keeps them equal)."""
-    lines = ["| dataset | view | published file | clips | classes |", "|---|---|---|---:|---:|"]
+    lines = ["| dataset | view | written to | published file (`datasets_splits/...`) | clips | classes |",
+             "|---|---|---|---|---:|---:|"]
     for row in count_rows(datasets):
         file = str(row["published file"]).removeprefix("datasets_splits/")
-        lines.append(f"| {row['dataset']} | {row['view']} | `{file}` | {row['clips']:,} | {row['classes']} |")
+        lines.append(f"| {row['dataset']} | {row['view']} | `{row['list']}` | `{file}` | {row['clips']:,} "
+                     f"| {row['classes']} |")
     return "\n".join(lines) + "\n"
 

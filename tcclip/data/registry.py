@@ -23,7 +23,8 @@ Every dataset directory has the same skeleton::
 
 Annotation lists use the reference release's format unchanged (``a.mp4 0``); the class ids in
 a list index the label file that goes with it (base-to-novel and temporal subsets have their
-own label files whose ids start again at 0).
+own label files whose ids start again at 0). For the five real datasets the protocol lists and
+label files are the published ones (``tcclip.data.published`` maps them to this layout).
 
 ``DATASET_LAYOUT`` maps each dataset name to its file templates (relative to the dataset
 directory; ``{split}`` is 1..3, ``{shots}`` is K). ``DATASET_SPECS`` holds the facts
@@ -35,16 +36,20 @@ Protocols (``protocol=`` argument):
   K-400 it is the fully-supervised and the zero-shot training set).
 * ``zero_shot``: train on K-400 (``subset="train"``; its val list is the ``test`` subset) and
   evaluate on HMDB-51 / UCF-101 test splits 1-3 with all classes, and on K-600 splits 1-3 of
-  160 classes (each K-600 split has its own label file).
-* ``few_shot``: K = 2/4/8/16 training videos per class (HMDB-51, UCF-101 from split 1, SSv2);
-  the evaluation subset is the dataset's standard eval list (split 1 for HMDB/UCF).
+  160 classes (each K-600 split has its own label file): ``subset="test"`` is the published
+  K-600 test-set clips (ER-ZSAR / ViFi-CLIP / TC-CLIP), ``subset="val"`` the K-600 validation
+  clips of the same classes (Open-VCLIP / FROSTER).
+* ``few_shot``: K = 2/4/8/16 training videos per class, one list per K (HMDB-51, UCF-101 from
+  split 1, SSv2); the evaluation subset is the dataset's standard eval list (split 1 for
+  HMDB/UCF).
 * ``base2novel``: training splits 1-3 (16 shots per base class) and the base / novel
   evaluation lists, each half with its own label file (``classes="base"|"novel"``).
 * ``temporal`` / ``static``: the K-400 (32 / 32 classes) and SSv2 (18 / 16 classes) subsets
   that need / do not need temporal reasoning.
 
 Subset names: ``train``; the evaluation list answers to both ``val`` and ``test`` (every real
-dataset has only one), except on ``synthetic`` where ``val`` and ``test`` are distinct lists.
+dataset has only one), except on ``synthetic`` and on K-600 zero-shot, where ``val`` and
+``test`` are distinct lists.
 
 The ``synthetic`` dataset (written by ``tcclip.data.synthetic``) keeps its standard lists
 (``train.txt``, ``val.txt``, ``test.txt``) next to ``labels.csv``, reuses the real datasets'

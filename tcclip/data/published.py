@@ -1,6 +1,6 @@
 """The paper's protocols exactly: the published split and label files, mapped to this layout.
 
-TC-CLIP's numbers {cite}`kim2024tcclip` were measured on split and label files that its
+TC-CLIP's numbers (Kim et al., ECCV 2024) were measured on split and label files that its
 reference release publishes (most of them ViFi-CLIP's, byte for byte). The files this
 project needs ship with the package, gzip-compressed, in ``published_files/`` (licence
 CC BY-NC 4.0; source and commit in ``published_files/NOTICE.md``, a sha256 of every original
@@ -25,15 +25,16 @@ test_published_lists.py`` checks each claim):
   order); the file name's class may differ in case from the folder (``v_HandStandPushups_*``
   in ``HandstandPushups/``). This project: ``<Class>/<video>.avi``.
 * Kinetics-400: ``train/`` or ``val/`` + ``<youtube_id>_<start:06d>_<end:06d>.mp4``; the
-  temporal / static training lists also name 153 clips as
+  temporal / static training lists also name 153 entries as
   ``replacement/replacement_for_corrupted_k400/<name>``: the CVDF mirror's re-encoded copies
   of training clips whose originals are corrupt. This project: ``<train|val>/<class
   folder>/<same name>`` (a replacement is the training clip it replaces), the class folder
   being the label with spaces as underscores (:func:`kinetics_class_dir`).
 * Kinetics-600 zero-shot (ER-ZSAR / ViFi-CLIP / TC-CLIP): ``train/``, ``val/`` or ``test/`` +
   ``<youtube_id>_<start>_<end>.mp4``; the prefix is the folder of the authors' own copy, not
-  a K-600 split: every clip is a K-600 **test**-set clip. This project:
-  ``test/<class folder>/<same name>``.
+  a K-600 split: the clips are rows of the K-600 **test** annotation file (as a comparison with
+  the official annotation files showed; ``prepare_k600.py`` reports any published clip that is
+  not a row of ``test.csv``). This project: ``test/<class folder>/<same name>``.
 * Something-Something v2: ``<id>.webm`` with the ids of the official JSON files; the same here.
 
 Plain Python (no torch): the dataset scripts import it.

@@ -4,24 +4,24 @@ Why one module: every script has to download big files over flaky links, extract
 and write list files that the training code trusts. Doing those once, carefully, means:
 
 * downloads resume (HTTP ``Range``) from a ``.part`` file and only become the final file
-  after the size and checksum check, through an atomic rename, so a half-file never looks
-  finished;
+  after the size and checksum check, through a rename, so a half-file never looks finished;
 * every downloaded file's sha256 goes into ``download_manifest.json`` (reproducibility,
   and a rerun trusts a file only if it still matches);
 * extraction goes to a temporary folder that is renamed into place, with a marker file, so
   a rerun skips finished work and redoes interrupted work;
-* lists and label files are written atomically in the format ``tcclip.data.registry``
-  describes, and the protocol views (few-shot, base-to-novel) are drawn the same way for
-  every dataset with fixed seeds.
+* the protocol lists are the published ones (``tcclip.data.published``), mapped to the
+  layout ``tcclip.data.registry`` describes and written by ``tcclip.data.lists`` (atomic
+  writes through ``tcclip.io``); ``--redraw-seed`` draws the few-shot and base-to-novel
+  training lists instead, explicitly.
 
 The scripts import this file as ``_common`` (they put their own folder on ``sys.path``), so
-they run as ``python data_scripts/prepare_x.py`` from the repository root, with no install
-step and without importing torch.
+they run as ``python data_scripts/prepare_x.py`` from the repository root. They import the
+light parts of ``tcclip`` (registry, lists, published, io: standard library only, no torch);
+without an installed ``tcclip`` the repository's copy is used.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -31,48 +31,28 @@ import sys
 import tarfile
 import tempfile
 import time
-import types
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+try:
+    import tcclip  # noqa: F401
+except ImportError:  # run from a checkout without installing: use the repository's package
+    sys.path.insert(0, str(REPO_ROOT))
 
-
-def _load_registry() -> types.ModuleType:
-    """``tcclip.data.registry`` without importing the ``tcclip`` package.
-
-    The registry is plain Python (file names only); loading it from its file keeps the
-    scripts free of torch, so they also run on a download machine with only the standard
-    library and tqdm. Falls back to the installed package.
-    """
-    import importlib.util
-
-    path = REPO_ROOT / "tcclip" / "data" / "registry.py"
-    if "tcclip.data.registry" in sys.modules or not path.exists():
-        import importlib
-
-        return importlib.import_module("tcclip.data.registry")
-    spec = importlib.util.spec_from_file_location("_tcclip_registry", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-registry = _load_registry()
+from tcclip.data import lists, published, registry  # noqa: E402
+from tcclip.io import atomic_write_json  # noqa: E402
 
 MANIFEST_NAME = "download_manifest.json"
 EXTRACTED_MARKER = ".extracted"
-DEFAULT_SEED = 0
 CHUNK = 1 << 20
 
-ListItem = tuple[str, int]  # (path relative to the video root, label id)
+ListItem = lists.ListItem  # (path relative to the video root, label id)
 
 
 class PrepareError(RuntimeError):
@@ -96,46 +76,6 @@ def progress(iterable: Iterable, total: int | None = None, desc: str = "", unit:
 
 
 # ------------------------------------------------------------------------------- files
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and rename: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_list(path: Path, items: Sequence[ListItem]) -> None:
-    """An annotation list: one ``relative/path label_id`` per line."""
-    atomic_write_text(path, "".join(f"{p} {label}\n" for p, label in items))
-
-
-def read_list(path: Path) -> list[ListItem]:
-    """Inverse of ``write_list`` (paths may contain spaces; the label is the last field)."""
-    out = []
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            rel, label = line.rsplit(" ", 1)
-            out.append((rel, int(label)))
-    return out
-
-
-def write_labels(path: Path, names: Sequence[str]) -> None:
-    """``id,name`` csv with a header, ids 0..C-1 in the given order."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "name"])
-        writer.writerows([i, n] for i, n in enumerate(names))
-    os.replace(tmp, path)
-
-
-def read_labels(path: Path) -> list[str]:
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    return [r[1] for r in rows[1:]]
 
 
 def file_hash(path: Path, algo: str = "sha256") -> str:
@@ -175,8 +115,7 @@ class Manifest:
     def record(self, name: str, url: str, path: Path, sha256: str) -> None:
         self.entries[name] = {"url": url, "size": path.stat().st_size, "sha256": sha256,
                               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        atomic_write_text(self.path, json.dumps({"files": self.entries}, indent=1,
-                                                sort_keys=True))
+        atomic_write_json(self.path, {"files": dict(sorted(self.entries.items()))}, indent=1)
 
     def matches(self, name: str, path: Path) -> bool:
         """True if ``path`` is the recorded file (size first: hashing 2 GB costs time)."""
@@ -257,6 +196,7 @@ def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = 
     if md5 and file_hash(part, "md5") != md5:
         part.unlink()
         raise PrepareError(f"{url}: md5 mismatch; the partial file was removed, rerun")
+    # Not tcclip.io.atomic_path: the .part file must survive a crash, so the next run resumes it.
     os.replace(part, dest)
     if manifest is not None:
         manifest.record(name, url, dest, digest)
@@ -375,101 +315,82 @@ def move_tree(src: Path, dst: Path) -> None:
         os.replace(path, target)
 
 
-# ------------------------------------------------------------------------------- protocol views
+# ------------------------------------------------------------------------------- protocol lists
+
+REDRAWN_VIEWS = ("few_shot/train", "base2novel/train/base")
+BASE2NOVEL_SHOTS = 16
 
 
-def few_shot(items: Sequence[ListItem], k: int, seed: int,
-             num_classes: int | None = None) -> list[ListItem]:
-    """K items per class, drawn without replacement with ``seed``; list order kept.
+def published_labels_file(dataset: str, key: str, split: int | None = None) -> str:
+    """The release label file the catalogue puts at registry label key ``key`` (and ``split``)."""
+    return next(x.file for x in published.PUBLISHED_LABELS[dataset] if (x.key, x.split) == (key, split))
 
-    A class with fewer than K videos keeps all of them (and the count is reported by
-    ``check_counts``), as published few-shot lists do for the rare short classes.
+
+def standard_class_keys(dataset: str) -> list[str]:
+    """The class each standard label id means (folder names; SSv2: names), from the published labels."""
+    return published.class_keys(dataset, published_labels_file(dataset, "labels/standard"))
+
+
+def base_class_ids(dataset: str) -> list[int]:
+    """Standard label ids of the published base classes, in base-id order."""
+    full = standard_class_keys(dataset)
+    base = published.class_keys(dataset, published_labels_file(dataset, "labels/base2novel/base"))
+    return [full.index(key) for key in base]
+
+
+def write_protocol_lists(dataset: str, ddir: Path, train: Sequence[ListItem] | None = None,
+                         redraw_seed: int | None = None, index: published.VideoIndex | None = None
+                         ) -> tuple[dict[str, int], list[str]]:
+    """The published lists and label files (only videos on disk), plus redrawn views if asked.
+
+    ``redraw_seed`` replaces the published few-shot and base-to-novel *training* lists by draws
+    from ``train`` (the standard training list; HMDB-51 / UCF-101: split 1) with that seed:
+    K per class, and 16 per published base class for each of the 3 base-to-novel splits. The
+    class halves and every evaluation list stay the published ones. Returns the written lists'
+    sizes by file and notes on entries that are not on disk. ``index`` finds the videos (default:
+    the dataset's ``videos/`` folder).
     """
-    import random
-
-    rng = random.Random(f"few-shot:{seed}:{k}")
-    by_class: dict[int, list[int]] = {}
-    for i, (_, label) in enumerate(items):
-        by_class.setdefault(label, []).append(i)
-    keep: list[int] = []
-    for label in sorted(by_class):
-        idx = by_class[label]
-        keep += idx if len(idx) <= k else rng.sample(idx, k)
-    if num_classes is not None and len(by_class) != num_classes:
-        missing = sorted(set(range(num_classes)) - set(by_class))
-        raise PrepareError(f"few-shot source list lacks classes {missing[:10]}")
-    return [items[i] for i in sorted(keep)]
-
-
-def base_novel_classes(num_classes: int) -> tuple[list[int], list[int]]:
-    """Base = the first half of the label ids, novel = the rest (ViFi-CLIP's convention)."""
-    half = num_classes // 2
-    return list(range(half)), list(range(half, num_classes))
-
-
-def remap(items: Sequence[ListItem], keep: Sequence[int]) -> list[ListItem]:
-    """Items of classes ``keep``, labels renumbered to positions in ``keep``."""
-    pos = {c: i for i, c in enumerate(keep)}
-    return [(p, pos[label]) for p, label in items if label in pos]
-
-
-def write_few_shot(dataset: str, ddir: Path, train_by_split: dict[int, Sequence[ListItem]],
-                   num_classes: int, seed: int = DEFAULT_SEED,
-                   shots: Sequence[int] = registry.FEW_SHOT_SHOTS) -> list[Path]:
-    """Few-shot lists for each K and each split id, drawn from that split's training list.
-
-    HMDB-51 / UCF-101: split s draws from the official training list of split s (the paper
-    uses split 1). Datasets with one training list pass it for every split id; the split
-    id then only changes the draw.
-    """
-    out = []
-    for s, train in train_by_split.items():
-        for k in shots:
-            path = layout_path(dataset, "few_shot/train", ddir, shots=k, split=s)
-            write_list(path, few_shot(train, k, seed * 1000 + s, num_classes))
-            out.append(path)
-    return out
-
-
-def write_base2novel(dataset: str, ddir: Path, names: Sequence[str],
-                     train: Sequence[ListItem], evaluation: Sequence[ListItem],
-                     seed: int = DEFAULT_SEED, shots: int = 16) -> list[Path]:
-    """Base-to-novel: 3 training splits of ``shots`` per base class + base / novel eval lists."""
-    base, novel = base_novel_classes(len(names))
-    write_labels(layout_path(dataset, "labels/base2novel/base", ddir), [names[i] for i in base])
-    write_labels(layout_path(dataset, "labels/base2novel/novel", ddir),
-                 [names[i] for i in novel])
-    out = []
-    base_train = remap(train, base)
-    for s in registry.SPLIT_IDS:
-        path = layout_path(dataset, "base2novel/train/base", ddir, split=s)
-        write_list(path, few_shot(base_train, shots, seed * 1000 + 100 + s, len(base)))
-        out.append(path)
-    for side, keep in (("base", base), ("novel", novel)):
-        path = layout_path(dataset, f"base2novel/test/{side}", ddir)
-        write_list(path, remap(evaluation, keep))
-        out.append(path)
-    return out
-
-
-# ------------------------------------------------------------------------------- CLI helpers
-
-
-def write_split_lists(dataset: str, ddir: Path, names: Sequence[str],
-                      lists: dict[int, dict[str, list[ListItem]]], seed: int = DEFAULT_SEED) -> dict[str, int]:
-    """The official train/test list of every split, then the few-shot and base-to-novel lists drawn from them.
-
-    ``lists`` maps split id -> {"train": items, "test": items} (HMDB-51, UCF-101); returns list sizes by file name.
-    """
+    index = index or published.VideoIndex(ddir / registry.VIDEOS_DIRNAME)
+    skip = REDRAWN_VIEWS if redraw_seed is not None else ()
     sizes: dict[str, int] = {}
-    for s, subsets in lists.items():
-        for subset, items in subsets.items():
-            path = layout_path(dataset, f"standard/{subset}", ddir, split=s)
-            write_list(path, items)
-            sizes[path.name] = len(items)
-    write_few_shot(dataset, ddir, {s: v["train"] for s, v in lists.items()}, len(names), seed)
-    write_base2novel(dataset, ddir, names, lists[1]["train"], lists[1]["test"], seed)
-    return sizes
+    notes: list[str] = []
+    for report in published.write_published(dataset, ddir, index, skip_views=skip):
+        sizes[report.target] = report.written
+        if report.missing:
+            shown = ", ".join(source for source, _ in report.missing_examples)
+            notes.append(f"{report.target}: {report.missing} of {report.published} published entries are not "
+                         f"on disk (left out), e.g. {shown}")
+    if redraw_seed is None:
+        return sizes, notes
+    if train is None:
+        raise PrepareError(f"--redraw-seed needs {dataset}'s training list")
+    layout = registry.DATASET_LAYOUT[dataset]
+    num_classes = len(standard_class_keys(dataset))
+    drawn: dict[str, list[ListItem]] = {}
+    base = base_class_ids(dataset)
+    try:
+        if "few_shot/train" in layout:
+            for k in registry.FEW_SHOT_SHOTS:
+                drawn[layout["few_shot/train"].format(shots=k, split=None)] = lists.few_shot(
+                    train, k, f"{redraw_seed}", num_classes)
+        for s in registry.SPLIT_IDS:
+            drawn[layout["base2novel/train/base"].format(split=s, shots=None)] = lists.few_shot(
+                lists.remap(train, base), BASE2NOVEL_SHOTS, f"{redraw_seed}:base2novel:{s}", len(base))
+    except ValueError as err:
+        raise PrepareError(f"--redraw-seed cannot draw from {dataset}'s training list ({err}); a redraw needs "
+                           f"videos of every class on disk. Without --redraw-seed the published lists are "
+                           f"written") from None
+    for target, items in drawn.items():
+        lists.write_list(ddir / target, items)
+        sizes[target] = len(items)
+    notes.append(f"few-shot and base-to-novel training lists redrawn with seed {redraw_seed} "
+                 f"(not the published ones)")
+    return sizes, notes
+
+
+def label_index(names: Sequence[str], key: Callable[[str], str] = lambda n: n) -> dict[str, int]:
+    """name (through ``key``) -> label id, for mapping official annotations onto published ids."""
+    return {key(n): i for i, n in enumerate(names)}
 
 
 @dataclass
@@ -483,7 +404,7 @@ class Summary:
     downloaded: int = 0
     skipped_downloads: int = 0
     missing_videos: int = 0
-    notes: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
 
     def report(self) -> str:
         lines = [f"{self.dataset}: {self.classes} classes in {self.dataset_dir}"]
@@ -492,7 +413,7 @@ class Summary:
         if self.missing_videos:
             lines.append(f"  {self.missing_videos} listed videos are missing on disk "
                          f"(left out of the lists)")
-        lines += [f"  note: {n}" for n in self.notes or []]
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -516,12 +437,13 @@ def fetch_all(files: Sequence[tuple[str, str, str | None]], folder: Path, manife
 
 
 def add_common_args(parser: object) -> None:
-    """--root, --seed, --no-progress, --skip-download: the same in every script."""
+    """--root, --redraw-seed, --no-progress: the same in every script."""
     parser.add_argument("--root", required=True, type=Path,  # type: ignore[attr-defined]
                         help="data root; the dataset goes into <root>/<dataset>/ "
                              "(point $TCCLIP_DATA_ROOT at it afterwards)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,  # type: ignore[attr-defined]
-                        help="seed of the few-shot / base-to-novel draws (default 0)")
+    parser.add_argument("--redraw-seed", type=int, default=None,  # type: ignore[attr-defined]
+                        help="draw the few-shot and base-to-novel training lists with this seed instead "
+                             "of using the published ones (not the paper's protocol)")
     parser.add_argument("--no-progress", action="store_true",  # type: ignore[attr-defined]
                         help="no progress bars")
 

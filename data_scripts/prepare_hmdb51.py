@@ -7,9 +7,12 @@ Steps (each skipped when already done, so a rerun is cheap and an interrupted ru
    ``test_train_splits.rar`` (the official 3 splits) from the Serre lab site;
 2. extract them (needs a RAR tool: ``apt-get install unar``, or unrar / 7zip / bsdtar);
 3. parse ``<class>_test_split<s>.txt`` (``video.avi 1|2|0``: 1 train, 2 test, 0 unused);
-4. write ``labels.csv`` (class folder names, alphabetical), ``splits/train_split{s}.txt``,
-   ``splits/test_split{s}.txt``, few-shot lists (from split s's training list) and
-   base-to-novel lists (split 1), all with paths ``<class>/<video>.avi`` under ``videos/``.
+4. write ``splits/train_split{s}.txt`` from the official files (not published) and the
+   published protocol files, mapped to paths ``<class>/<video>.avi`` under ``videos/``
+   (``tcclip.data.published``): ``labels.csv`` and the LLM names, ``splits/test_split{s}.txt``
+   (``val{s}.txt``), the few-shot lists (``train1_few_shot_K.txt``, from split 1) and the
+   base-to-novel lists. Label ids are the published ones: the sorted class folder names.
+   ``--redraw-seed N`` draws the few-shot and base-to-novel training lists instead.
 """
 
 from __future__ import annotations
@@ -77,28 +80,41 @@ def unpack_videos(outer: Path, videos: Path, show: bool) -> None:
 
 
 def write_lists(ddir: Path, classes: list[str],
-                splits: dict[int, dict[str, list[tuple[str, str]]]], seed: int
-                ) -> tuple[dict[str, int], int]:
-    """All list and label files from the parsed split files; returns sizes and #missing."""
+                splits: dict[int, dict[str, list[tuple[str, str]]]], redraw_seed: int | None
+                ) -> tuple[dict[str, int], int, list[str]]:
+    """The official training lists and the published protocol files; returns sizes, #missing, notes."""
     videos = ddir / C.registry.VIDEOS_DIRNAME
-    index = {c: i for i, c in enumerate(classes)}
-    C.write_labels(C.layout_path(DATASET, "labels/standard", ddir), classes)
-    missing = 0
-    lists: dict[int, dict[str, list[C.ListItem]]] = {}
+    keys = C.standard_class_keys(DATASET)  # the published ids: sorted class folder names
+    if set(classes) != set(keys):
+        raise C.PrepareError(f"the official split files name the classes {sorted(set(classes) ^ set(keys))[:5]}, "
+                             f"which do not match the published label file's 51 classes")
+    index = C.label_index(keys)
+    missing, train, notes = 0, {}, []
     for s, parts in sorted(splits.items()):
-        for subset, pairs in parts.items():
-            items = []
-            for cls, video in pairs:
-                rel = f"{cls}/{video}"
-                if (videos / rel).exists():
-                    items.append((rel, index[cls]))
-                else:
-                    missing += 1
-            lists.setdefault(s, {})[subset] = items
-    return C.write_split_lists(DATASET, ddir, classes, lists, seed), missing
+        items = []
+        for cls, video in parts["train"]:
+            rel = f"{cls}/{video}"
+            if (videos / rel).exists():
+                items.append((rel, index[cls]))
+            else:
+                missing += 1
+        train[s] = items
+        C.lists.write_list(C.layout_path(DATASET, "standard/train", ddir, split=s), items)
+    sizes = {C.registry.DATASET_LAYOUT[DATASET]["standard/train"].format(split=s): len(v) for s, v in train.items()}
+    written, notes = C.write_protocol_lists(DATASET, ddir, train.get(1), redraw_seed)
+    sizes.update(written)
+    for s, parts in sorted(splits.items()):  # the published test lists are the official test splits
+        official = {C.published.path_key(f"{cls}/{video}") for cls, video in parts["test"]
+                    if (videos / cls / video).exists()}
+        target = ddir / C.published.find_list(DATASET, "standard/test", split=s).target
+        listed = {C.published.path_key(p) for p, _ in C.lists.read_list(target, allow_empty=True)}
+        if official != listed:
+            notes.append(f"official test split {s} differs from the published val{s}.txt in "
+                         f"{len(official ^ listed)} videos on disk (the published list is used)")
+    return sizes, missing, notes
 
 
-def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
+def prepare(root: Path, redraw_seed: int | None = None, show: bool = True,
             base_url: str = BASE_URL) -> C.Summary:
     """Download, extract and index HMDB-51 under ``root/hmdb51``; see the module doc."""
     ddir = C.dataset_dir(DATASET, root)
@@ -121,8 +137,8 @@ def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
     if len(classes) != NUM_CLASSES:
         print(f"warning: {len(classes)} classes in the split files, expected {NUM_CLASSES}",
               file=sys.stderr)
-    sizes, missing = write_lists(ddir, classes, splits, seed)
-    return C.Summary(DATASET, ddir, len(classes), sizes, new, skipped, missing)
+    sizes, missing, notes = write_lists(ddir, classes, splits, redraw_seed)
+    return C.Summary(DATASET, ddir, len(classes), sizes, new, skipped, missing, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=BASE_URL,
                         help="where the two .rar files are (a mirror, or file:// folder)")
     args = parser.parse_args(argv)
-    return C.run_main(prepare, dict(root=args.root, seed=args.seed,
+    return C.run_main(prepare, dict(root=args.root, redraw_seed=args.redraw_seed,
                                     show=not args.no_progress, base_url=args.base_url))
 
 

@@ -4,28 +4,30 @@
     python data_scripts/prepare_k600.py --root DATA           # = prepare_kinetics.py --version 600
 
 The CVDF (Common Visual Data Foundation) hosts the clips as .tar.gz archives listed in
-``k400_<split>_path.txt`` / ``k600_<split>_path.txt`` plus the annotation CSVs
-(``label,youtube_id,time_start,time_end,split``). Clips inside the archives are named
-``<youtube_id>_<start:06d>_<end:06d>.mp4``; this script downloads each archive with resume,
-extracts it (then deletes it unless ``--keep-archives``; a marker remembers it was done),
-moves every clip to ``videos/<split>/<label_with_underscores>/`` and writes the lists.
+``k<version>_<split>_path.txt`` plus the annotation CSVs (``label,youtube_id,time_start,
+time_end,split``). Clips inside the archives are named ``<youtube_id>_<start:06d>_<end:06d>.mp4``;
+this script downloads each archive with resume, extracts it (then deletes it unless
+``--keep-archives``; a marker remembers it was done), moves the clips it needs to
+``videos/<split>/<label_with_underscores>/`` and writes the lists. Class names and label ids
+are the published ones (``tcclip.data.published``); an annotation label is matched to them
+without regard to case, underscores or quotes.
 
-Kinetics-400: ``labels.csv`` (400 names, alphabetical), ``splits/train.txt``,
-``splits/val.txt`` and base-to-novel lists (first 200 label ids = base).
+Kinetics-400: ``labels.csv`` (the published 400 names) and their LLM-rephrased versions,
+``splits/train.txt`` from the official training CSV (the full published training list does
+not survive), and the published ``splits/val.txt``, base-to-novel lists and temporal / static
+subsets, all mapped to this layout. The mirror's ``replacement_for_corrupted_k400.tgz``
+(re-encoded copies of corrupt training clips, which the temporal / static lists use) replaces
+those clips. ``--redraw-seed N`` redraws the base-to-novel training lists from ``train.txt``.
 
-Kinetics-600 is only used for zero-shot evaluation on the 220 classes that are not in
-Kinetics-400 (Chen & Huang, ICCV 2021). Only the archives of those classes are downloaded
-where the mirror stores one archive per class. Two published protocol variants, both
-written (see book/data_scripts.md):
+Kinetics-600 is only used for zero-shot evaluation, on the published 3 splits of 160 classes
+(ER-ZSAR's, absent from Kinetics-400; ids 0-159 per split, ``splits/labels_split{s}.csv``).
+Two variants on the same classes (see book/data_scripts.md):
 
-* ``vifi`` (ViFi-CLIP / TC-CLIP): 3 splits of 160 classes drawn from the 220, clips from
-  the K-600 *train* folder -> ``splits/test_split{s}.txt`` + ``splits/labels_split{s}.csv``
-  (the registry's files);
-* ``openvclip`` (Open-VCLIP / FROSTER): 3 splits of 160 of the 220 classes over the K-600
-  *validation* clips -> ``splits/openvclip/test_split{s}.txt`` + ``labels_split{s}.csv``.
-
-The published list files cannot be fetched here, so the class draws are regenerated with a
-fixed, documented seed; the class *counts* and clip sources follow the papers.
+* ``test`` (ER-ZSAR / ViFi-CLIP / TC-CLIP, what TC-CLIP's tables use): the published lists,
+  whose clips are K-600 **test**-set clips -> ``splits/test_split{s}.txt``; the test archives
+  and ``annotations/test.csv`` are downloaded;
+* ``val`` (Open-VCLIP / FROSTER): every K-600 **validation** clip of those classes ->
+  ``splits/val_split{s}.txt``.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import random
 import sys
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,19 +45,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 CVDF = "https://s3.amazonaws.com/kinetics/"
-ANNOTATION_NAMES = {"400": "{split}.csv", "600": "{split}.txt"}
-ZS_CLASSES_PER_SPLIT = 160
-ZS_NOVEL_EXPECTED = 220
-ZS_VARIANTS = {"vifi": "train", "openvclip": "val"}  # variant -> K-600 clip source
+# Annotation file names on the mirror (K-600's test set has a .csv, its train / val a .txt).
+REPLACEMENT_ARCHIVE = "replacement_for_corrupted_k400.tgz"
+ANNOTATION_NAMES = {("400", "train"): "train.csv", ("400", "val"): "val.csv",
+                    ("600", "val"): "val.txt", ("600", "test"): "test.csv"}
 
 
-def dataset_name(version: str) -> str:
-    return {"400": "k400", "600": "k600"}[version]
-
-
-def class_dir(label: str) -> str:
-    """Folder name of a class: spaces -> underscores, no quotes or slashes."""
-    return label.strip().replace(" ", "_").replace("/", "-").replace("'", "").replace('"', "")
+class_dir = C.published.kinetics_class_dir  # the folder of a class (one definition, in the library)
 
 
 def normalise(label: str) -> str:
@@ -63,13 +59,13 @@ def normalise(label: str) -> str:
     return " ".join(label.strip().strip('"').lower().replace("_", " ").split())
 
 
-def read_annotations(path: Path) -> list[dict[str, str]]:
+def read_annotations(path: Path, require_label: bool = True) -> list[dict[str, str]]:
     """Rows of a Kinetics CSV (header label,youtube_id,time_start,time_end,split[,is_cc])."""
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    need = {"label", "youtube_id", "time_start", "time_end"}
+    need = {"youtube_id", "time_start", "time_end"} | ({"label"} if require_label else set())
     if not rows or not need <= set(rows[0]):
-        raise C.PrepareError(f"{path} is not a Kinetics annotation CSV (needs columns {need})")
+        raise C.PrepareError(f"{path} is not a Kinetics annotation CSV (needs columns {sorted(need)})")
     return rows
 
 
@@ -110,18 +106,36 @@ def fetch_archives(version: str, split: str, raw: Path, manifest: C.Manifest, ba
     return new
 
 
+def fetch_replacements(raw: Path, manifest: C.Manifest, base_url: str, show: bool, keep: bool) -> int:
+    """The mirror's re-encoded copies of corrupt K-400 training clips (``replacement_for_corrupted_k400.tgz``)."""
+    target = raw / "replacement_extracted"
+    if (target / C.EXTRACTED_MARKER).exists():
+        return 0
+    archive = C.download(f"{base_url}400/{REPLACEMENT_ARCHIVE}", raw / "targz" / REPLACEMENT_ARCHIVE,
+                         manifest=manifest, show=show, retries=2)
+    C.extract(archive, target, show=False)
+    if not keep:
+        archive.unlink()
+    return 1
+
+
 def organise(rows: list[dict[str, str]], split: str, raw: Path, videos: Path,
-             names: list[str], show: bool) -> tuple[list[C.ListItem], int]:
-    """Move extracted clips to ``videos/<split>/<class>/`` and list them; count missing."""
-    index = {normalise(n): i for i, n in enumerate(names)}
-    found = {p.name: p for p in (raw / f"{split}_extracted").rglob("*.mp4")} \
-        if (raw / f"{split}_extracted").exists() else {}
-    items, missing = [], 0
+             class_of: Callable[[dict[str, str]], str | None], show: bool) -> tuple[list[tuple[str, str]], int]:
+    """Move extracted clips to ``videos/<split>/<class folder>/``; returns (path, class) of each, #missing.
+
+    ``class_of(row)`` names a row's (published) class, or None for rows not wanted. For the
+    K-400 training set, the mirror's replacements of corrupt clips take the originals' place.
+    """
+    found = {}
+    for folder in (raw / f"{split}_extracted", *([raw / "replacement_extracted"] if split == "train" else [])):
+        if folder.exists():
+            found.update({p.name: p for p in folder.rglob("*.mp4")})
+    placed, missing = [], 0
     for row in C.progress(rows, len(rows), f"organise {split}", "clip", show):
-        key = normalise(row["label"])
-        if key not in index:
+        name = class_of(row)
+        if name is None:
             continue
-        rel = f"{split}/{class_dir(names[index[key]])}/{clip_name(row)}"
+        rel = f"{split}/{class_dir(name)}/{clip_name(row)}"
         dest = videos / rel
         if not dest.exists():
             src = found.get(clip_name(row))
@@ -130,106 +144,107 @@ def organise(rows: list[dict[str, str]], split: str, raw: Path, videos: Path,
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)
-        items.append((rel, index[key]))
-    return items, missing
+        placed.append((rel, name))
+    return placed, missing
 
 
-def k400_class_names(root: Path, raw: Path, manifest: C.Manifest, base_url: str) -> list[str]:
-    """K-400 names: the prepared ``k400/labels.csv`` if present, else its train CSV."""
-    labels = C.dataset_dir("k400", root) / C.registry.LABELS_FILENAME
-    if labels.exists():
-        return C.read_labels(labels)
-    path = C.download(f"{base_url}400/annotations/train.csv", raw / "k400_train.csv",
-                      manifest=manifest, show=False)
-    return sorted({r["label"].strip() for r in read_annotations(path)})
+def published_names(label_file: str) -> dict[str, str]:
+    """normalised name -> name, for the classes of a published label file."""
+    return {normalise(n): n for n in C.published.read_names(label_file)}
 
 
-def zero_shot_classes(k600: list[str], k400: list[str]) -> list[str]:
-    """K-600 classes whose names are not K-400 names (normalised), alphabetical."""
-    seen = {normalise(n) for n in k400}
-    return sorted(n for n in k600 if normalise(n) not in seen)
-
-
-def draw_zero_shot_splits(novel: list[str], seed: int, variant: str,
-                          per_split: int = ZS_CLASSES_PER_SPLIT) -> list[list[str]]:
-    """3 class draws of ``per_split`` from ``novel``, seeded by (seed, variant, split)."""
-    if len(novel) < per_split:
-        raise C.PrepareError(f"only {len(novel)} K-600 classes absent from K-400, "
-                             f"need {per_split} per split")
-    return [sorted(random.Random(f"k600-zs:{variant}:{seed}:{s}").sample(novel, per_split))
-            for s in C.registry.SPLIT_IDS]
-
-
-def _annotations(version: str, split: str, raw: Path, manifest: C.Manifest,
-                 base_url: str) -> list[dict[str, str]]:
-    name = ANNOTATION_NAMES[version].format(split=split)
+def _annotations(version: str, split: str, raw: Path, manifest: C.Manifest, base_url: str,
+                 require_label: bool = True) -> list[dict[str, str]]:
+    name = ANNOTATION_NAMES[(version, split)]
     path = C.download(f"{base_url}{version}/annotations/{name}",
                       raw / "annotations" / name, manifest=manifest, show=False)
-    return read_annotations(path)
+    return read_annotations(path, require_label)
 
 
-def _open_release(version: str, root: Path, base_url: str):
-    """Dataset folder, download folder and manifest, video folder, and the train/val annotations."""
+def _open_release(version: str, root: Path) -> tuple[Path, Path, C.Manifest, Path]:
+    """Dataset folder, download folder, manifest and video folder."""
     ddir = C.dataset_dir(f"k{version}", root)
     raw = ddir / "_downloads"
-    manifest = C.Manifest(raw / C.MANIFEST_NAME)
-    rows = {s: _annotations(version, s, raw, manifest, base_url) for s in ("train", "val")}
-    return ddir, raw, manifest, ddir / C.registry.VIDEOS_DIRNAME, rows
+    return ddir, raw, C.Manifest(raw / C.MANIFEST_NAME), ddir / C.registry.VIDEOS_DIRNAME
 
 
-def prepare_k400(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
+def prepare_k400(root: Path, redraw_seed: int | None = None, show: bool = True,
                  base_url: str = CVDF, keep_archives: bool = False) -> C.Summary:
     """Kinetics-400 train + val under ``root/k400``; see the module doc."""
-    ddir, raw, manifest, videos, rows = _open_release("400", root, base_url)
-    names = sorted({r["label"].strip() for r in rows["train"]})
-    new = sum(fetch_archives("400", s, raw, manifest, base_url, show, keep_archives)
-              for s in ("train", "val"))
-    C.write_labels(C.layout_path("k400", "labels/standard", ddir), names)
-    lists, missing, sizes = {}, 0, {}
-    for split in ("train", "val"):
-        items, miss = organise(rows[split], split, raw, videos, names, show)
-        missing += miss
-        key = "standard/train" if split == "train" else "standard/test"
-        path = C.layout_path("k400", key, ddir)
-        C.write_list(path, items)
-        sizes[path.name] = len(items)
-        lists[split] = items
-    C.write_base2novel("k400", ddir, names, lists["train"], lists["val"], seed)
-    return C.Summary("k400", ddir, len(names), sizes, new, 0, missing,
-                     ["temporal/static subsets are not generated (class lists not bundled)"])
-
-
-def prepare_k600(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
-                 base_url: str = CVDF, keep_archives: bool = False) -> C.Summary:
-    """Kinetics-600 zero-shot splits (both variants) under ``root/k600``."""
-    ddir, raw, manifest, videos, rows = _open_release("600", root, base_url)
-    k600 = sorted({r["label"].strip() for r in rows["train"]})
-    novel = zero_shot_classes(k600, k400_class_names(root, raw, manifest, base_url))
+    ddir, raw, manifest, videos = _open_release("400", root)
+    rows = {s: _annotations("400", s, raw, manifest, base_url) for s in ("train", "val")}
+    known = published_names(C.published_labels_file("k400", "labels/standard"))
+    unknown = sorted({r["label"] for split in rows.values() for r in split if normalise(r["label"]) not in known})
+    if unknown:
+        raise C.PrepareError(f"the annotation CSVs name classes that are not among the published 400: {unknown[:5]}")
+    new = sum(fetch_archives("400", s, raw, manifest, base_url, show, keep_archives) for s in ("train", "val"))
     notes = []
-    if len(novel) != ZS_NOVEL_EXPECTED:
-        notes.append(f"{len(novel)} K-600 classes are not K-400 names "
-                     f"(the papers use {ZS_NOVEL_EXPECTED})")
-    wanted = {normalise(n) for n in novel}
-    new = 0
-    lists, missing, sizes = {}, 0, {}
-    for split in sorted(set(ZS_VARIANTS.values())):
-        new += fetch_archives("600", split, raw, manifest, base_url, show, keep_archives,
-                              only_classes=wanted)
-        lists[split], miss = organise(rows[split], split, raw, videos, novel, show)
+    try:
+        new += fetch_replacements(raw, manifest, base_url, show, keep_archives)
+    except C.PrepareError as err:
+        notes.append(f"no replacements for corrupt training clips ({err}); the published temporal / static "
+                     f"training lists name 153 of them")
+    placed, missing = {}, 0
+    for split in ("train", "val"):
+        placed[split], miss = organise(rows[split], split, raw, videos, lambda r: known[normalise(r["label"])], show)
         missing += miss
-    for variant, source in ZS_VARIANTS.items():
-        for s, classes in zip(C.registry.SPLIT_IDS, draw_zero_shot_splits(novel, seed, variant)):
-            keep = [novel.index(c) for c in classes]
-            if variant == "vifi":
-                list_path = C.layout_path("k600", "zero_shot/test", ddir, split=s)
-                label_path = C.layout_path("k600", "labels/zero_shot", ddir, split=s)
-            else:
-                list_path = ddir / C.registry.SPLITS_DIRNAME / variant / f"test_split{s}.txt"
-                label_path = list_path.with_name(f"labels_split{s}.csv")
-            C.write_labels(label_path, classes)
-            C.write_list(list_path, C.remap(lists[source], keep))
-            sizes[f"{variant}/{list_path.name}"] = len(C.remap(lists[source], keep))
-    return C.Summary("k600", ddir, len(novel), sizes, new, 0, missing, notes)
+    index = C.label_index(C.published.read_names(C.published_labels_file("k400", "labels/standard")))
+    train = [(rel, index[name]) for rel, name in placed["train"]]
+    C.lists.write_list(C.layout_path("k400", "standard/train", ddir), train)
+    sizes, more = C.write_protocol_lists("k400", ddir, train, redraw_seed)
+    notes += more
+    sizes[C.registry.DATASET_LAYOUT["k400"]["standard/train"]] = len(train)
+    return C.Summary("k400", ddir, len(index), sizes, new, 0, missing, notes)
+
+
+def zero_shot_classes() -> list[str]:
+    """The K-600 classes of the three published zero-shot splits (217 of the 220), sorted."""
+    return sorted({n for s in C.registry.SPLIT_IDS
+                   for n in C.published.read_names(C.published_labels_file("k600", "labels/zero_shot", s))})
+
+
+def prepare_k600(root: Path, redraw_seed: int | None = None, show: bool = True,
+                 base_url: str = CVDF, keep_archives: bool = False) -> C.Summary:
+    """Kinetics-600 zero-shot splits (the test and the val variant) under ``root/k600``."""
+    del redraw_seed  # nothing is drawn: the K-600 classes and clips are the published ones
+    ddir, raw, manifest, videos = _open_release("600", root)
+    classes = {normalise(n): n for n in zero_shot_classes()}
+    # test variant: the published clips (class from the published lists); the test CSV confirms them
+    test_class: dict[str, str] = {}
+    for s in C.registry.SPLIT_IDS:
+        entry = C.published.find_list("k600", "zero_shot/test", split=s)
+        names = C.published.read_names(entry.labels)
+        for path, label in C.published.read_items(entry.file):
+            test_class[Path(path).name] = names[label]
+    rows = {"test": _annotations("600", "test", raw, manifest, base_url, require_label=False),
+            "val": _annotations("600", "val", raw, manifest, base_url)}
+    notes = []
+    in_csv = {clip_name(r) for r in rows["test"]}
+    if len(set(test_class) - in_csv):
+        notes.append(f"{len(set(test_class) - in_csv)} of the {len(test_class)} published zero-shot clips are not "
+                     f"rows of the K-600 test CSV")
+    disagree = sum(1 for r in rows["test"] if r.get("label") and clip_name(r) in test_class
+                   and normalise(r["label"]) != normalise(test_class[clip_name(r)]))
+    if disagree:
+        notes.append(f"{disagree} published zero-shot clips have another class in the K-600 test CSV "
+                     f"(the published class is used)")
+    new = 0
+    for split in ("test", "val"):
+        new += fetch_archives("600", split, raw, manifest, base_url, show, keep_archives, only_classes=set(classes))
+    missing = 0
+    _, miss = organise(rows["test"], "test", raw, videos, lambda r: test_class.get(clip_name(r)), show)
+    missing += miss
+    val, miss = organise(rows["val"], "val", raw, videos, lambda r: classes.get(normalise(r["label"])), show)
+    missing += miss
+    sizes, more = C.write_protocol_lists("k600", ddir)
+    notes += more
+    for s in C.registry.SPLIT_IDS:  # the Open-VCLIP / FROSTER variant: the validation clips of the same classes
+        index = C.label_index(C.published.read_names(C.published_labels_file("k600", "labels/zero_shot", s)))
+        items = [(rel, index[name]) for rel, name in val if name in index]
+        target = C.layout_path("k600", "zero_shot/val", ddir, split=s)
+        C.lists.write_list(target, items)
+        sizes[target.relative_to(ddir).as_posix()] = len(items)
+    return C.Summary("k600", ddir, len(classes), sizes, new, 0, missing, notes)
 
 
 def main(argv: list[str] | None = None, version: str | None = None) -> int:
@@ -244,7 +259,7 @@ def main(argv: list[str] | None = None, version: str | None = None) -> int:
     args = parser.parse_args(argv)
     version = version or args.version
     fn = prepare_k400 if version == "400" else prepare_k600
-    return C.run_main(fn, dict(root=args.root, seed=args.seed, show=not args.no_progress,
+    return C.run_main(fn, dict(root=args.root, redraw_seed=args.redraw_seed, show=not args.no_progress,
                                base_url=args.base_url, keep_archives=args.keep_archives))
 
 

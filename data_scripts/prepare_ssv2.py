@@ -9,13 +9,17 @@ so it cannot be downloaded by a script. Download by hand, into ``--manual-dir`` 
 * the video parts ``20bn-something-something-v2-00`` ... ``-19`` (or the ``.zip`` files
   that contain them): together they are one ``.tar.gz`` of ``<id>.webm`` clips;
 * the labels archive (``...labels.zip``, holding ``labels.json``, ``train.json``,
-  ``validation.json``), or those JSON files themselves.
+  ``validation.json``), or those JSON files themselves. The older 20BN release names them
+  ``something-something-v2-labels.json``, ``-train.json``, ``-validation.json``; both
+  names are accepted.
 
 The script then checks the files, streams the parts through one tar reader into
-``videos/<id>.webm``, and writes ``labels.csv`` (the 174 templates in ``labels.json`` id
-order), ``splits/train.txt``, ``splits/val.txt``, few-shot lists (3 draws per K from the
-training set) and base-to-novel lists. A video's class is its ``template`` with the
-brackets removed ("Putting [something] on a surface" -> "Putting something on a surface").
+``videos/<id>.webm``, and writes ``splits/train.txt`` from ``train.json`` (a video's class is
+its ``template`` with the brackets removed: "Putting [something] on a surface" -> "Putting
+something on a surface") and the published protocol files (``tcclip.data.published``):
+``labels.csv`` (the 174 classes), ``splits/val.txt`` (``validation.txt``), the few-shot
+lists, the base-to-novel lists and the temporal / static subsets. ``--redraw-seed N`` draws
+the few-shot and base-to-novel training lists from ``train.txt`` instead.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import sys
 import tarfile
@@ -34,6 +37,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
+
+from tcclip.io import atomic_path  # noqa: E402
 
 DATASET = "ssv2"
 PART_GLOB = "20bn-something-something-v2-[0-9][0-9]"
@@ -85,30 +90,38 @@ def find_parts(manual: Path) -> list[Path]:
                     C._check_member(m.filename, manual)
                     target = manual / Path(m.filename).name
                     if not target.exists():
-                        tmp = target.with_name(target.name + ".part")
-                        with zf.open(m) as src, open(tmp, "wb") as dst:
+                        with atomic_path(target) as tmp, zf.open(m) as src, open(tmp, "wb") as dst:
                             shutil.copyfileobj(src, dst, C.CHUNK)
-                        os.replace(tmp, target)
     return sorted(manual.glob(PART_GLOB))
 
 
+# role -> accepted file names: the current Qualcomm release, then the older 20BN one
+LABEL_FILES = {
+    "labels": ("labels.json", "something-something-v2-labels.json"),
+    "train": ("train.json", "something-something-v2-train.json"),
+    "validation": ("validation.json", "something-something-v2-validation.json"),
+}
+
+
 def load_label_files(manual: Path) -> dict[str, object]:
-    """labels.json / train.json / validation.json from the folder or a labels zip."""
-    wanted = ("labels.json", "train.json", "validation.json")
+    """The labels / train / validation JSON (either release's names), from the folder or a zip."""
     found: dict[str, object] = {}
-    for name in wanted:
-        hits = sorted(manual.rglob(name))
-        if hits:
-            found[name] = json.loads(hits[0].read_text())
+    for role, names in LABEL_FILES.items():
+        for name in names:
+            hits = sorted(manual.rglob(name))
+            if hits:
+                found[role] = json.loads(hits[0].read_text())
+                break
     for z in sorted(manual.glob("*.zip")):
-        if len(found) == len(wanted):
+        if len(found) == len(LABEL_FILES):
             break
         with zipfile.ZipFile(z) as zf:
-            for m in zf.namelist():
-                base = Path(m).name
-                if base in wanted and base not in found:
-                    found[base] = json.loads(zf.read(m))
-    missing = [n for n in wanted if n not in found]
+            members = {Path(m).name: m for m in zf.namelist()}
+            for role, names in LABEL_FILES.items():
+                name = next((n for n in names if n in members), None)
+                if role not in found and name is not None:
+                    found[role] = json.loads(zf.read(members[name]))
+    missing = [" or ".join(LABEL_FILES[role]) for role in LABEL_FILES if role not in found]
     if missing:
         raise C.PrepareError(f"missing {missing} in {manual}. " +
                              INSTRUCTIONS.format(manual=manual))
@@ -157,7 +170,7 @@ def build_list(entries: list[dict[str, str]], index: dict[str, int], videos: Pat
     return items, missing
 
 
-def prepare(root: Path, manual_dir: Path | None = None, seed: int = C.DEFAULT_SEED,
+def prepare(root: Path, manual_dir: Path | None = None, redraw_seed: int | None = None,
             show: bool = True) -> C.Summary:
     """Check the manual download, extract and index SSv2 under ``root/ssv2``."""
     ddir = C.dataset_dir(DATASET, root)
@@ -174,23 +187,22 @@ def prepare(root: Path, manual_dir: Path | None = None, seed: int = C.DEFAULT_SE
         extract_videos(parts, videos, show)
     else:
         labels = load_label_files(manual)
-    mapping = {k: int(v) for k, v in labels["labels.json"].items()}  # type: ignore[union-attr]
-    names = [n for n, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
-    if [mapping[n] for n in names] != list(range(len(names))):
-        raise C.PrepareError("labels.json ids are not 0..C-1")
-    C.write_labels(C.layout_path(DATASET, "labels/standard", ddir), names)
-    index = {n: i for i, n in enumerate(names)}
-    train, miss_t = build_list(labels["train.json"], index, videos)  # type: ignore[arg-type]
-    val, miss_v = build_list(labels["validation.json"], index, videos)  # type: ignore[arg-type]
-    sizes = {}
-    for key, items in (("standard/train", train), ("standard/test", val)):
-        path = C.layout_path(DATASET, key, ddir)
-        C.write_list(path, items)
-        sizes[path.name] = len(items)
-    C.write_few_shot(DATASET, ddir, {s: train for s in C.registry.SPLIT_IDS}, len(names), seed)
-    C.write_base2novel(DATASET, ddir, names, train, val, seed)
-    return C.Summary(DATASET, ddir, len(names), sizes, 0, 0, miss_t + miss_v,
-                     ["temporal/static subsets are not generated (class lists not bundled)"])
+    names = C.published.read_names(C.published_labels_file(DATASET, "labels/standard"))
+    official = set(labels["labels"])  # type: ignore[arg-type]
+    if official != set(names):
+        raise C.PrepareError(f"labels.json's classes differ from the published 174: "
+                             f"{sorted(official ^ set(names))[:3]}")
+    index = C.label_index(names)
+    train, miss_t = build_list(labels["train"], index, videos)  # type: ignore[arg-type]
+    val, _ = build_list(labels["validation"], index, videos)  # type: ignore[arg-type]
+    C.lists.write_list(C.layout_path(DATASET, "standard/train", ddir), train)
+    sizes, notes = C.write_protocol_lists(DATASET, ddir, train, redraw_seed)
+    sizes[C.registry.DATASET_LAYOUT[DATASET]["standard/train"]] = len(train)
+    listed = C.lists.read_list(ddir / C.published.find_list(DATASET, "standard/test").target, allow_empty=True)
+    if set(val) != set(listed):
+        notes.append(f"validation.json differs from the published validation.txt in "
+                     f"{len(set(val) ^ set(listed))} videos on disk (the published list is used)")
+    return C.Summary(DATASET, ddir, len(names), sizes, 0, 0, miss_t, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manual-dir", type=Path, default=None,
                         help="folder with the hand-downloaded files (default <root>/ssv2/_manual)")
     args = parser.parse_args(argv)
-    return C.run_main(prepare, dict(root=args.root, manual_dir=args.manual_dir, seed=args.seed,
+    return C.run_main(prepare, dict(root=args.root, manual_dir=args.manual_dir, redraw_seed=args.redraw_seed,
                                     show=not args.no_progress))
 
 

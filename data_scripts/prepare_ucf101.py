@@ -10,8 +10,11 @@ Steps (each skipped when already done):
    ``trainlist0{s}.txt`` (``Class/v_x.avi 1``) and ``testlist0{s}.txt`` (``Class/v_x.avi``,
    labelled by its folder; matched case-insensitively, since the lists and the folders
    disagree in case for a few classes, e.g. ``HandStandPushups``);
-4. write ``labels.csv`` (classInd order, ids from 0), ``splits/{train,test}_split{s}.txt``,
-   few-shot lists and base-to-novel lists.
+4. write ``splits/train_split{s}.txt`` from the official lists (not published) and the
+   published protocol files mapped to ``<Class>/<video>.avi`` (``tcclip.data.published``):
+   ``labels.csv`` (= classInd order) and the LLM names, ``splits/test_split{s}.txt``
+   (``val{s}.txt``), few-shot lists (from split 1) and base-to-novel lists.
+   ``--redraw-seed N`` draws the few-shot and base-to-novel training lists instead.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def place_videos(extracted: Path, videos: Path) -> None:
     (videos / C.EXTRACTED_MARKER).touch()
 
 
-def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
+def prepare(root: Path, redraw_seed: int | None = None, show: bool = True,
             videos_url: str = VIDEOS_URL, splits_url: str = SPLITS_URL) -> C.Summary:
     """Download, extract and index UCF-101 under ``root/ucf101``; see the module doc."""
     ddir = C.dataset_dir(DATASET, root)
@@ -104,21 +107,29 @@ def prepare(root: Path, seed: int = C.DEFAULT_SEED, show: bool = True,
         videos.mkdir(parents=True, exist_ok=True)
         place_videos(extracted, videos)
     classes = read_class_index(_find(split_dir, "classInd.txt"))
-    if len(classes) != NUM_CLASSES:
-        print(f"warning: {len(classes)} classes in classInd.txt, expected {NUM_CLASSES}",
-              file=sys.stderr)
-    C.write_labels(C.layout_path(DATASET, "labels/standard", ddir), classes)
+    if classes != C.standard_class_keys(DATASET):
+        raise C.PrepareError(f"classInd.txt's classes are not the published ucf_101_labels.csv classes in the "
+                             f"same order (first: {classes[:3]}); is the splits zip the official one?")
     index = index_videos(videos)
-    lists: dict[int, dict[str, list[C.ListItem]]] = {}
+    train: dict[int, list[C.ListItem]] = {}
+    official_test: dict[int, list[C.ListItem]] = {}
     missing = 0
     for s in C.registry.SPLIT_IDS:
-        for subset, stem in (("train", "trainlist"), ("test", "testlist")):
-            items, miss = parse_list(_find(split_dir, f"{stem}0{s}.txt"), classes, index,
-                                     has_labels=subset == "train")
-            missing += miss
-            lists.setdefault(s, {})[subset] = items
-    sizes = C.write_split_lists(DATASET, ddir, classes, lists, seed)
-    return C.Summary(DATASET, ddir, len(classes), sizes, new, skipped, missing)
+        train[s], miss = parse_list(_find(split_dir, f"trainlist0{s}.txt"), classes, index, has_labels=True)
+        official_test[s], _ = parse_list(_find(split_dir, f"testlist0{s}.txt"), classes, index, has_labels=False)
+        missing += miss
+        C.lists.write_list(C.layout_path(DATASET, "standard/train", ddir, split=s), train[s])
+    sizes = {C.registry.DATASET_LAYOUT[DATASET]["standard/train"].format(split=s): len(v) for s, v in train.items()}
+    written, notes = C.write_protocol_lists(DATASET, ddir, train[1], redraw_seed)
+    sizes.update(written)
+    for s in C.registry.SPLIT_IDS:  # the published test lists are the official test splits
+        official = {C.published.path_key(p) for p, _ in official_test[s]}
+        target = ddir / C.published.find_list(DATASET, "standard/test", split=s).target
+        listed = {C.published.path_key(p) for p, _ in C.lists.read_list(target, allow_empty=True)}
+        if official != listed:
+            notes.append(f"official test split {s} differs from the published val{s}.txt in "
+                         f"{len(official ^ listed)} videos on disk (the published list is used)")
+    return C.Summary(DATASET, ddir, len(classes), sizes, new, skipped, missing, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos-url", default=VIDEOS_URL)
     parser.add_argument("--splits-url", default=SPLITS_URL)
     args = parser.parse_args(argv)
-    return C.run_main(prepare, dict(root=args.root, seed=args.seed, show=not args.no_progress,
+    return C.run_main(prepare, dict(root=args.root, redraw_seed=args.redraw_seed, show=not args.no_progress,
                                     videos_url=args.videos_url, splits_url=args.splits_url))
 
 

@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
+from tcclip.io import atomic_path  # noqa: E402
+
 VIDEO_EXTS = (".mp4", ".avi", ".webm", ".mkv", ".mov")
 SWAPPED_MARKER = ".reencoded"
 
@@ -42,15 +44,19 @@ def _one(src: Path, dst: Path, short_side: int, fps: int, ffmpeg: str) -> str | 
     """Encode one clip to ``dst`` via a temporary file; error text or None."""
     if dst.exists():
         return None
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.part.mp4")
-    proc = subprocess.run(ffmpeg_command(src, tmp, short_side, fps, ffmpeg),
-                          capture_output=True, text=True)
-    if proc.returncode or not tmp.exists():
-        tmp.unlink(missing_ok=True)
-        return f"{src}: {proc.stderr.strip()[-300:]}"
-    os.replace(tmp, dst)
+    try:
+        with atomic_path(dst) as tmp:  # ffmpeg is told the format (-f mp4), so the .tmp name is fine
+            proc = subprocess.run(ffmpeg_command(src, tmp, short_side, fps, ffmpeg),
+                                  capture_output=True, text=True)
+            if proc.returncode or not tmp.exists() or not tmp.stat().st_size:
+                raise _EncodeError(f"{src}: {proc.stderr.strip()[-300:]}")
+    except _EncodeError as err:
+        return str(err)
     return None
+
+
+class _EncodeError(RuntimeError):
+    """ffmpeg failed on one clip (reported, the others go on)."""
 
 
 def _list_files(ddir: Path) -> list[Path]:
@@ -62,9 +68,9 @@ def _list_files(ddir: Path) -> list[Path]:
 def _swap(ddir: Path, videos: Path, out: Path, short_side: int, fps: int) -> None:
     """Point the lists at the .mp4 copies and swap the folders; each step is repeatable."""
     for lst in _list_files(ddir):
-        items = C.read_list(lst)
-        C.write_list(lst, [(Path(p).with_suffix(".mp4").as_posix(), label)
-                           for p, label in items])
+        items = C.lists.read_list(lst, allow_empty=True)
+        C.lists.write_list(lst, [(Path(p).with_suffix(".mp4").as_posix(), label)
+                                 for p, label in items])
     if videos.exists():
         os.replace(videos, ddir / "videos_original")
     os.replace(out, videos)

@@ -83,3 +83,36 @@ def test_cli_resolves_registered_datasets(dataset, tmp_path):
     status = main(["--dataset", "synthetic", "--subset", "val", "--root", str(root), "--out", str(tmp_path / "r")])
     assert status == 0
     assert json.loads((tmp_path / "r.json").read_text())["list_file"].endswith("synthetic/val.txt")
+
+
+def test_published_lists_are_counted_against_the_disk(tmp_path, capsys):
+    """`check --published`: per published list, how many entries are on disk, and a few that are not."""
+    from tcclip.data import published
+    from tcclip.data.check import check_published
+
+    videos = tmp_path / "hmdb51" / "videos"
+    val1 = published.mapped_items(published.find_list("hmdb51", "standard/test", split=1))
+    present = val1[:3]
+    for i, (path, _) in enumerate(present):
+        target = videos / path
+        if i == 1:  # re-encoded copy: another extension
+            target = target.with_suffix(".mp4")
+        if i == 2:  # another letter case
+            target = target.with_name(target.name.upper())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"")
+    rows = {row["list"]: row for row in check_published("hmdb51", root=tmp_path, examples=2)}
+    assert len(rows) == len(published.PUBLISHED_LISTS["hmdb51"])
+    split1 = rows["hmdb51 standard/test split 1"]
+    assert (split1["entries"], split1["resolved"]) == (1530, 3)
+    names = published.read_items("datasets_splits/hmdb_splits/val1.txt")
+    assert split1["missing"] == [(names[i][0], val1[i][0]) for i in (3, 4)]  # examples=2
+    assert split1["file"] == "datasets_splits/hmdb_splits/val1.txt" and split1["target"] == "splits/test_split1.txt"
+    assert rows["hmdb51 few_shot/train K=2"]["resolved"] == 0
+    status = main(["--dataset", "hmdb51", "--published", "--root", str(tmp_path), "--out", str(tmp_path / "pub")])
+    assert status == 1
+    out = capsys.readouterr().out
+    assert "hmdb51 standard/test split 1" in out and "3 / 1530" in out and "not found:" in out
+    assert json.loads((tmp_path / "pub.json").read_text())[0]["entries"] == 1530
+    with pytest.raises(ValueError, match="no published protocol lists"):
+        check_published("synthetic", root=tmp_path)

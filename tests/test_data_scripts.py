@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tcclip.data import registry
+from tcclip.data import published, registry
 from tcclip.world.synthetic import build_classes, encode_mp4, render_video
 
 from conftest import read_label_file
@@ -170,34 +170,40 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
 
 
 def read_list(path: Path) -> list[tuple[str, int]]:
-    return C.read_list(path)
+    return C.lists.read_list(path, allow_empty=True)
 
 
+def published_on_disk(dataset: str, ddir: Path, skip: tuple[str, ...] = ()) -> dict[str, list[tuple[str, int]]]:
+    """What each published list should become on this disk: its mapped entries whose video exists."""
+    on_disk = {p.relative_to(ddir / "videos").as_posix() for p in (ddir / "videos").rglob("*") if p.is_file()}
+    out = {}
+    for entry in published.PUBLISHED_LISTS[dataset]:
+        if entry.view in skip:
+            continue
+        out[entry.target] = [(p, label) for p, label in published.mapped_items(entry) if p in on_disk]
+    return out
 
-def check_protocol_views(dataset: str, ddir: Path, names: list[str],
-                         train_by_split: dict[int, list[tuple[str, int]]],
-                         evaluation: list[tuple[str, int]]) -> None:
-    """Few-shot and base-to-novel files: counts, subsets, label files (shared by tests)."""
-    layout = registry.DATASET_LAYOUT[dataset]
-    if "few_shot/train" in layout:
-        for s, train in train_by_split.items():
-            per_class = np.bincount([l for _, l in train], minlength=len(names))
-            for k in registry.FEW_SHOT_SHOTS:
-                items = read_list(ddir / layout["few_shot/train"].format(shots=k, split=s))
-                assert set(items) <= set(train) and len(set(items)) == len(items)
-                got = np.bincount([l for _, l in items], minlength=len(names))
-                assert (got == np.minimum(per_class, k)).all()
-    base = read_label_file(ddir / layout["labels/base2novel/base"])
-    novel = read_label_file(ddir / layout["labels/base2novel/novel"])
-    assert base + novel == names and not set(base) & set(novel)
-    train1 = {(p, names[l]) for p, l in train_by_split[min(train_by_split)]}
-    for s in registry.SPLIT_IDS:
-        items = read_list(ddir / layout["base2novel/train/base"].format(split=s))
-        assert {(p, base[l]) for p, l in items} <= train1
-    for side, labels in (("base", base), ("novel", novel)):
-        items = read_list(ddir / layout[f"base2novel/test/{side}"])
-        want = {(p, names[l]) for p, l in evaluation if names[l] in labels}
-        assert {(p, labels[l]) for p, l in items} == want
+
+def check_published_views(dataset: str, ddir: Path, skip: tuple[str, ...] = ()) -> None:
+    """Every published list was written as published, restricted to the videos on disk, in order;
+    every published label file as published."""
+    for target, want in published_on_disk(dataset, ddir, skip).items():
+        assert read_list(ddir / target) == want, target
+    for labels in published.PUBLISHED_LABELS[dataset]:
+        assert C.lists.load_classnames(ddir / labels.target) == list(published.read_names(labels.file))
+
+
+def pick(release_file: str, per_class: int, classes: int | None = None) -> list[tuple[str, int]]:
+    """The first ``per_class`` entries of each class of a published list (of its first ``classes`` classes)."""
+    seen: dict[int, int] = {}
+    out = []
+    for path, label in published.read_items(release_file):
+        if classes is not None and label >= classes:
+            continue
+        if seen.get(label, 0) < per_class:
+            seen[label] = seen.get(label, 0) + 1
+            out.append((path, label))
+    return out
 
 
 # ----------------------------------------------------------------------------- _common
@@ -276,33 +282,51 @@ def test_missing_rar_tool_message_says_how_to_fix(tmp_path: Path,
 
 def test_few_shot_draws_are_seeded_and_capped() -> None:
     items = [(f"c{c}/v{i}.mp4", c) for c in range(3) for i in range(5 if c else 2)]
-    a = C.few_shot(items, 4, seed=1)
-    assert a == C.few_shot(items, 4, seed=1) and a != C.few_shot(items, 4, seed=2)
+    a = C.lists.few_shot(items, 4, seed=1)
+    assert a == C.lists.few_shot(items, 4, seed=1) and a != C.lists.few_shot(items, 4, seed=2)
     assert np.bincount([l for _, l in a]).tolist() == [2, 4, 4]
     assert a == sorted(a, key=items.index)
+    with pytest.raises(ValueError, match="needs 4 items of class 0"):
+        C.lists.few_shot(items, 4, seed=1, short_classes="error")
+    with pytest.raises(ValueError, match="classes \\[3\\]"):
+        C.lists.few_shot(items, 4, seed=1, num_classes=4)
 
 
 # ----------------------------------------------------------------------------- HMDB-51
 
-HMDB_CLASSES = ["brush_hair", "cartwheel", "chew", "clap"]
+HMDB_FOLDERS = sorted(n.replace(" ", "_") for n in published.read_names("labels/hmdb_51_labels.csv"))
 
 
-def _hmdb_fake(server: Server, clip: bytes) -> dict[str, list[str]]:
-    """hmdb51_org.rar (inner per-class .rar) + test_train_splits.rar, official formats."""
-    videos = {c: [f"{c}_video_{i}.avi" for i in range(6)] for c in HMDB_CLASSES}
-    inner = {f"{c}.rar": rar4_store({f"{c}/{v}": clip for v in vids})
-             for c, vids in videos.items()}
+def _hmdb_fake(server: Server, clip: bytes) -> dict[str, dict[str, str]]:
+    """hmdb51_org.rar (inner per-class .rar) + test_train_splits.rar, official formats.
+
+    Every class has 2 videos of the published test split 1 (val1.txt, marker 2 in split 1)
+    and 3 of the published 16-shot list (marker 1) plus one unused video (0); splits 2 and 3
+    rotate the markers. Returns class -> {video: split-1 marker}.
+    """
+    test = pick("datasets_splits/hmdb_splits/val1.txt", 2)
+    train = pick("datasets_splits/hmdb_splits/train1_few_shot_16.txt", 3)
+    videos: dict[str, dict[str, str]] = {c: {} for c in HMDB_FOLDERS}
+    for items, flag in ((test, "2"), (train, "1")):
+        for name, label in items:
+            videos[HMDB_FOLDERS[label]][name] = flag
+    for c in HMDB_FOLDERS:
+        videos[c][f"Unused_clip_{c}_f_cm_np1_fr_med_0.avi"] = "0"
+    inner = {f"{c}.rar": rar4_store({f"{c}/{v}": clip for v in vids}) for c, vids in videos.items()}
     (server.root / hmdb.VIDEOS_RAR).write_bytes(rar4_store(inner))
-    splits = {}
+    (server.root / hmdb.SPLITS_RAR).write_bytes(rar4_store(_hmdb_split_files(videos)))
+    return videos
+
+
+def _hmdb_split_files(videos: dict[str, dict[str, str]]) -> dict[str, bytes]:
+    out = {}
     for c, vids in videos.items():
         for s in (1, 2, 3):
-            # split s: rotate which videos are train (1), test (2) and unused (0)
-            flags = ["1", "1", "1", "2", "2", "0"]
-            flags = flags[s - 1:] + flags[: s - 1]
+            flags = list(vids.values())
+            flags = flags[s - 1:] + flags[: s - 1]  # split s: the markers rotated
             text = "".join(f"{v} {f} \n" for v, f in zip(vids, flags))
-            splits[f"testTrainMulti_7030_splits/{c}_test_split{s}.txt"] = text.encode()
-    (server.root / hmdb.SPLITS_RAR).write_bytes(rar4_store(splits))
-    return videos
+            out[f"testTrainMulti_7030_splits/{c}_test_split{s}.txt"] = text.encode()
+    return out
 
 
 @pytest.mark.skipif(not HAS_RAR_TOOL, reason="no RAR extractor (apt-get install unar)")
@@ -311,25 +335,23 @@ def test_prepare_hmdb51_end_to_end(server: Server, tmp_path: Path, clip_bytes: b
     root = tmp_path / "data"
     assert hmdb.main(["--root", str(root), "--base-url", server.url, "--no-progress"]) == 0
     ddir = root / "hmdb51"
-    names = read_label_file(ddir / "labels.csv")
-    assert names == sorted(HMDB_CLASSES)
-    trains = {}
+    assert read_label_file(ddir / "labels.csv") == list(published.read_names("labels/hmdb_51_labels.csv"))
     for s in (1, 2, 3):
         train = read_list(ddir / f"splits/train_split{s}.txt")
-        test = read_list(ddir / f"splits/test_split{s}.txt")
-        assert len(train) == 3 * len(names) and len(test) == 2 * len(names)
-        assert not {p for p, _ in train} & {p for p, _ in test}
-        for p, label in train + test:
-            assert p.split("/")[0] == names[label] and (ddir / "videos" / p).is_file()
-            assert p.split("/")[1] in videos[names[label]]
-        trains[s] = train
-    assert trains[1] != trains[2]
-    check_protocol_views("hmdb51", ddir, names, trains,
-                         read_list(ddir / "splits/test_split1.txt"))
+        assert len(train) == 3 * 51
+        for p, label in train:
+            folder, name = p.split("/")
+            assert folder == HMDB_FOLDERS[label] and (ddir / "videos" / p).is_file()
+            flags = list(videos[folder].values())
+            assert (flags[s - 1:] + flags[: s - 1])[list(videos[folder]).index(name)] == "1"
+    check_published_views("hmdb51", ddir)
+    assert len(read_list(ddir / "splits/test_split1.txt")) == 2 * 51  # the published split 1, on disk
+    assert len(read_list(ddir / "splits/few_shot/train_16shot.txt")) == 3 * 51
     n_requests = server.downloads()
     summary = hmdb.prepare(root, show=False, base_url=server.url)
     assert server.downloads() == n_requests and summary.downloaded == 0
     assert summary.skipped_downloads == 2
+    assert any("splits/test_split2.txt" in n and "not on disk" in n for n in summary.notes)
 
 
 def test_prepare_hmdb51_after_manual_extraction(server: Server, tmp_path: Path,
@@ -344,50 +366,70 @@ def test_prepare_hmdb51_after_manual_extraction(server: Server, tmp_path: Path,
         hmdb.prepare(root, show=False, base_url=server.url)
     ddir = root / "hmdb51"
     raw = ddir / "_downloads"
-    split_dir = raw / "splits" / "testTrainMulti_7030_splits"
-    split_dir.mkdir(parents=True)
+    lost = []
     for c, vids in videos.items():
         (ddir / "videos" / c).mkdir(parents=True, exist_ok=True)
-        for v in vids[:5]:  # one video is "lost": it must be left out of the lists
+        for v in list(vids)[1:]:  # the first video of each class is "lost": left out of the lists
             (ddir / "videos" / c / v).write_bytes(clip_bytes)
+        lost.append(f"{c}/{list(vids)[0]}")
         (ddir / "videos" / c / C.EXTRACTED_MARKER).touch()
-        for s in (1, 2, 3):
-            flags = ["1", "1", "1", "2", "2", "0"]
-            flags = flags[s - 1:] + flags[: s - 1]
-            (split_dir / f"{c}_test_split{s}.txt").write_text(
-                "".join(f"{v} {f} \n" for v, f in zip(vids, flags)))
+    for name, text in _hmdb_split_files(videos).items():
+        (raw / "splits" / name).parent.mkdir(parents=True, exist_ok=True)
+        (raw / "splits" / name).write_bytes(text)
     (raw / "splits" / C.EXTRACTED_MARKER).touch()
     summary = hmdb.prepare(root, show=False, base_url=server.url)
-    assert summary.classes == len(HMDB_CLASSES) and summary.missing_videos > 0
-    listed = {p for s in (1, 2, 3) for f in ("train", "test")
-              for p, _ in read_list(ddir / f"splits/{f}_split{s}.txt")}
-    assert listed and all((ddir / "videos" / p).exists() for p in listed)
+    assert summary.classes == 51 and summary.missing_videos > 0
+    listed = {p for f in ddir.joinpath("splits").rglob("*.txt") for p, _ in read_list(f)}
+    assert listed and all((ddir / "videos" / p).exists() for p in listed) and not listed & set(lost)
+    check_published_views("hmdb51", ddir)
+
+
+@pytest.mark.skipif(not HAS_RAR_TOOL, reason="no RAR extractor (apt-get install unar)")
+def test_prepare_hmdb51_redraw_is_explicit(server: Server, tmp_path: Path, clip_bytes: bytes) -> None:
+    _hmdb_fake(server, clip_bytes)
+    root = tmp_path / "data"
+    assert hmdb.main(["--root", str(root), "--base-url", server.url, "--no-progress", "--redraw-seed", "7"]) == 0
+    ddir = root / "hmdb51"
+    train1 = read_list(ddir / "splits/train_split1.txt")
+    for k in (2, 4, 8, 16):
+        drawn = read_list(ddir / f"splits/few_shot/train_{k}shot.txt")
+        assert set(drawn) <= set(train1)
+        assert np.bincount([l for _, l in drawn], minlength=51).tolist() == [min(k, 3)] * 51
+    base = read_list(ddir / "splits/base2novel/train_base_s1.txt")
+    assert np.bincount([l for _, l in base], minlength=26).tolist() == [3] * 26  # all 3 of each base class
+    # everything else is still the published protocol
+    check_published_views("hmdb51", ddir, skip=C.REDRAWN_VIEWS)
 
 
 # ----------------------------------------------------------------------------- UCF-101
 
-UCF_CLASSES = ["ApplyEyeMakeup", "Archery", "HandstandPushups", "YoYo"]
+UCF_CLASSES = list(published.read_names("labels/ucf_101_labels.csv"))
 
 
-def _ucf_fake(server: Server, clip: bytes) -> None:
-    files, train, test = {}, {1: [], 2: [], 3: []}, {1: [], 2: [], 3: []}
-    for ci, c in enumerate(UCF_CLASSES):
-        stem = "HandStandPushups" if c == "HandstandPushups" else c  # the real quirk
-        for g in range(1, 7):
-            name = f"v_{stem}_g{g:02d}_c01.avi"
-            files[f"UCF-101/{c}/{name}"] = clip
-            for s in (1, 2, 3):
-                if g in (s, s + 1):  # group-wise test split, as the official lists
-                    test[s].append(f"{stem if g % 2 else c}/{name}")
-                else:
-                    train[s].append(f"{c}/{name} {ci + 1}")
+def _ucf_fake(server: Server, clip: bytes) -> dict[str, list[str]]:
+    """UCF101.rar + the official splits zip: 2 published test-split-1 videos and 2 of the
+    published 16-shot list per class; the list files name a few folders in another case."""
+    test = pick("datasets_splits/ucf_splits/val1.txt", 2)
+    train = pick("datasets_splits/ucf_splits/train1_few_shot_16.txt", 2)
+    files, by_class = {}, {c: [] for c in UCF_CLASSES}
+    trainlist, testlist = [], []
+    for name, label in test + train:
+        c = UCF_CLASSES[label]
+        files[f"UCF-101/{c}/{name}"] = clip
+        by_class[c].append(name)
+        listed = f"{name[2:].rsplit('_', 2)[0]}/{name}"  # the folder as the file name spells it (HandStand...)
+        if (name, label) in test:
+            testlist.append(listed)
+        else:
+            trainlist.append(f"{c}/{name} {label + 1}")
     (server.root / "UCF101.rar").write_bytes(rar4_store(files))
     listing = {"ucfTrainTestlist/classInd.txt":
                "".join(f"{i + 1} {c}\r\n" for i, c in enumerate(UCF_CLASSES)).encode()}
     for s in (1, 2, 3):
-        listing[f"ucfTrainTestlist/trainlist0{s}.txt"] = "\r\n".join(train[s]).encode()
-        listing[f"ucfTrainTestlist/testlist0{s}.txt"] = "\r\n".join(test[s]).encode()
+        listing[f"ucfTrainTestlist/trainlist0{s}.txt"] = "\r\n".join(trainlist).encode()
+        listing[f"ucfTrainTestlist/testlist0{s}.txt"] = "\r\n".join(testlist).encode()
     (server.root / "splits.zip").write_bytes(zip_bytes(listing))
+    return by_class
 
 
 @pytest.mark.skipif(not HAS_RAR_TOOL, reason="no RAR extractor (apt-get install unar)")
@@ -398,171 +440,207 @@ def test_prepare_ucf101_end_to_end(server: Server, tmp_path: Path, clip_bytes: b
             "--splits-url", server.url + "splits.zip", "--no-progress"]
     assert ucf.main(argv) == 0
     ddir = root / "ucf101"
-    names = read_label_file(ddir / "labels.csv")
-    assert names == UCF_CLASSES  # classInd order, not alphabetical re-sorting
-    trains = {}
+    assert read_label_file(ddir / "labels.csv") == UCF_CLASSES  # classInd order = the published order
     for s in (1, 2, 3):
         train = read_list(ddir / f"splits/train_split{s}.txt")
-        test = read_list(ddir / f"splits/test_split{s}.txt")
-        assert len(train) == 4 * len(names) and len(test) == 2 * len(names)
-        for p, label in train + test:
-            assert (ddir / "videos" / p).is_file()  # case-mismatched lines were resolved
-            assert p.split("/")[0] == names[label]
-        trains[s] = train
-    check_protocol_views("ucf101", ddir, names, trains, read_list(ddir / "splits/test_split1.txt"))
+        assert len(train) == 2 * 101
+        assert all(p.split("/")[0] == UCF_CLASSES[label] and (ddir / "videos" / p).is_file() for p, label in train)
+    check_published_views("ucf101", ddir)
+    test1 = read_list(ddir / "splits/test_split1.txt")
+    assert len(test1) == 2 * 101 and ("HandstandPushups/v_HandStandPushups_g01_c01.avi", 36) in test1
     n = server.downloads()
     assert ucf.main(argv) == 0 and server.downloads() == n
 
 
+def test_prepare_ucf101_refuses_a_foreign_class_index(tmp_path: Path, server: Server, clip_bytes: bytes) -> None:
+    _ucf_fake(server, clip_bytes)
+    listing = zipfile.ZipFile(server.root / "splits.zip")
+    files = {n: listing.read(n) for n in listing.namelist()}
+    files["ucfTrainTestlist/classInd.txt"] = b"1 Archery\r\n2 ApplyEyeMakeup\r\n"
+    (server.root / "splits.zip").write_bytes(zip_bytes(files))
+    (tmp_path / "data/ucf101/videos").mkdir(parents=True)
+    (tmp_path / "data/ucf101/videos" / C.EXTRACTED_MARKER).touch()
+    with pytest.raises(C.PrepareError, match="published ucf_101_labels.csv"):
+        ucf.prepare(tmp_path / "data", show=False, videos_url=server.url + "UCF101.rar",
+                    splits_url=server.url + "splits.zip")
+
+
 # ----------------------------------------------------------------------------- Kinetics
 
-K400 = ["abseiling", "air drumming", "playing cello", "yoga"]
-K600_NEW = [f"new action {i:03d}" for i in range(170)]
 
-
-def _kinetics_csv(rows: list[tuple[str, str, int, str]]) -> bytes:
+def _kinetics_csv(rows: list[tuple[str, str]], with_label: bool = True) -> bytes:
+    """Annotation CSV rows from (label, clip name ``<id>_<start>_<end>.mp4``)."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
-    for label, yid, start, split in rows:
-        w.writerow([label, yid, start, start + 10, split])
+    w.writerow((["label"] if with_label else []) + ["youtube_id", "time_start", "time_end", "split"])
+    for label, name in rows:
+        yid, start, end = name[:-4].rsplit("_", 2)
+        w.writerow(([label] if with_label else []) + [yid, int(start), int(end), "x"])
     return out.getvalue().encode()
 
 
-def _kinetics_fake(server: Server, clip: bytes) -> None:
-    """CVDF-like tree: annotation CSVs, *_path.txt URL lists and .tar.gz archives."""
+def _serve_split(server: Server, version: str, split: str, archives: dict[str, dict[str, bytes]]) -> None:
+    """``<version>/<split>/`` archives and the ``k<version>_<split>_path.txt`` URL list."""
     from urllib.parse import quote
 
-    k400_rows = []
-    for split in ("train", "val"):
-        for ci, c in enumerate(K400):
-            for i in range(3 if split == "train" else 2):
-                k400_rows.append((c, f"{split[0]}{ci}x{i}-_", 10 * i, split))
-    for split in ("train", "val"):
-        rows = [r for r in k400_rows if r[3] == split]
-        (server.root / "400/annotations").mkdir(parents=True, exist_ok=True)
-        (server.root / f"400/annotations/{split}.csv").write_bytes(_kinetics_csv(rows))
-        names = [f"{y}_{s:06d}_{s + 10:06d}.mp4" for _, y, s, _ in rows]
-        names = names[:-1]  # a clip taken down from YouTube: in the CSV, not in the tars
-        half = len(names) // 2
-        (server.root / f"400/{split}").mkdir(parents=True)
-        urls = []
-        for part, chunk in enumerate((names[:half], names[half:])):
-            (server.root / f"400/{split}/part_{part}.tar.gz").write_bytes(
-                tar_gz({n: clip for n in chunk}))
-            urls.append(f"https://s3.amazonaws.com/kinetics/400/{split}/part_{part}.tar.gz")
-        (server.root / f"400/{split}/k400_{split}_path.txt").write_text("\n".join(urls))
-    # K-600: the K-400 classes plus 170 new ones; train archives per class, val in parts.
-    for split in ("train", "val"):
-        rows = [(c, f"k6{split[0]}{ci}", 0, split) for ci, c in enumerate(K400 + K600_NEW)]
-        rows += [(c, f"k6{split[0]}{ci}b", 5, split) for ci, c in enumerate(K600_NEW[:20])]
-        (server.root / "600/annotations").mkdir(parents=True, exist_ok=True)
-        (server.root / f"600/annotations/{split}.txt").write_bytes(_kinetics_csv(rows))
-        (server.root / f"600/{split}").mkdir(parents=True)
-        urls = []
-        if split == "train":
-            for c in K400 + K600_NEW:
-                mine = {f"{y}_{s:06d}_{s + 10:06d}.mp4": clip for l, y, s, _ in rows if l == c}
-                (server.root / f"600/train/{c}.tar.gz").write_bytes(tar_gz(mine))
-                urls.append(f"https://s3.amazonaws.com/kinetics/600/train/{quote(c)}.tar.gz")
-        else:
-            (server.root / "600/val/part_0.tar.gz").write_bytes(
-                tar_gz({f"{y}_{s:06d}_{s + 10:06d}.mp4": clip for _, y, s, _ in rows}))
-            urls.append("https://s3.amazonaws.com/kinetics/600/val/part_0.tar.gz")
-        (server.root / f"600/{split}/k600_{split}_path.txt").write_text("\n".join(urls))
+    (server.root / version / split).mkdir(parents=True, exist_ok=True)
+    urls = []
+    for stem, members in archives.items():
+        (server.root / version / split / f"{stem}.tar.gz").write_bytes(tar_gz(members))
+        urls.append(f"https://s3.amazonaws.com/kinetics/{version}/{split}/{quote(stem)}.tar.gz")
+    (server.root / version / split / f"k{version}_{split}_path.txt").write_text("\n".join(urls))
 
 
-def test_prepare_kinetics_400_and_600(server: Server, tmp_path: Path, clip_bytes: bytes) -> None:
-    _kinetics_fake(server, clip_bytes)
+K400_NAMES = list(published.read_names("labels/kinetics_400_labels.csv"))
+
+
+def _k400_fake(server: Server, clip: bytes) -> dict[str, list[str]]:
+    """CVDF-like K-400: val = 2 published val clips of each of the first 6 classes; train = 2
+    clips of the published base-to-novel split 1 of 4 base classes, plus the training clips
+    of the temporal list that the mirror replaced; one val clip is gone from the archives."""
+    val = [(K400_NAMES[label], p.split("/")[1]) for p, label in
+           pick("datasets_splits/k400_splits/val.txt", 2, classes=6)]
+    base = published.read_names("labels/kinetics_400_base_labels.csv")
+    train = [(base[label], p.split("/")[1]) for p, label in
+             pick("datasets_splits/base2novel_splits/k400_splits/fs_base_s1_train.txt", 2, classes=4)]
+    temporal = published.read_names("labels/labels_temporal_static/kinetics_400_temporal32_labels.csv")
+    replaced = [(temporal[label], p.split("/")[-1]) for p, label in
+                published.read_items("datasets_splits/temporal_static_splits/k400_splits/train_temporal32.txt")
+                if p.startswith("replacement/")][:2]
+    (server.root / "400/annotations").mkdir(parents=True)
+    (server.root / "400/annotations/train.csv").write_bytes(_kinetics_csv(train + replaced))
+    (server.root / "400/annotations/val.csv").write_bytes(_kinetics_csv([(f'"{n}"' if i == 0 else n, c)
+                                                                          for i, (n, c) in enumerate(val)]))
+    names = [c for _, c in train + replaced]
+    _serve_split(server, "400", "train", {"part_0": {n: clip for n in names[:3]},
+                                          "part_1": {n: b"corrupt" for n in names[3:]} | {n: clip for n in names[3:-2]}})
+    _serve_split(server, "400", "val", {"part_0": {c: clip for _, c in val[:-1]}})  # the last one is gone
+    (server.root / "400" / "replacement_for_corrupted_k400.tgz").write_bytes(tar_gz(
+        {f"replacement_for_corrupted_k400/{c}": clip + b"replacement" for _, c in replaced}))
+    return {"train": [c for _, c in train], "replaced": [c for _, c in replaced], "val": [c for _, c in val]}
+
+
+def test_prepare_k400(server: Server, tmp_path: Path, clip_bytes: bytes) -> None:
+    fake = _k400_fake(server, clip_bytes)
     root = tmp_path / "data"
     k4 = importlib.import_module("prepare_k400")
     assert k4.main(["--root", str(root), "--base-url", server.url, "--no-progress"]) == 0
     ddir = root / "k400"
-    names = read_label_file(ddir / "labels.csv")
-    assert names == sorted(K400)
-    train, val = read_list(ddir / "splits/train.txt"), read_list(ddir / "splits/val.txt")
-    assert len(train) == 3 * 4 - 1 and len(val) == 2 * 4 - 1  # the taken-down clips
-    for p, label in train + val:
-        assert (ddir / "videos" / p).is_file()
-        assert p.split("/")[1] == names[label].replace(" ", "_")
+    assert read_label_file(ddir / "labels.csv") == K400_NAMES
+    train = read_list(ddir / "splits/train.txt")
+    assert len(train) == len(fake["train"]) + len(fake["replaced"])
+    for p, label in train:
+        split, folder, name = p.split("/")
+        assert split == "train" and folder == K400_NAMES[label].replace(" ", "_") and (ddir / "videos" / p).is_file()
+    for name in fake["replaced"]:  # the mirror's replacement, not the corrupt original
+        (hit,) = (ddir / "videos/train").rglob(name)
+        assert hit.read_bytes() == clip_bytes + b"replacement"
+    check_published_views("k400", ddir)
+    assert len(read_list(ddir / "splits/val.txt")) == len(fake["val"]) - 1  # the clip missing from the mirror
+    temporal = read_list(ddir / "splits/temporal/train_temporal32.txt")
+    assert set(fake["replaced"]) <= {p.split("/")[-1] for p, _ in temporal}
     assert not list((ddir / "_downloads" / "targz").rglob("*.tar.gz"))  # deleted after use
-    check_protocol_views("k400", ddir, names, {1: train}, val)
     n = server.downloads()
     summary = kin.prepare_k400(root, show=False, base_url=server.url)
     assert server.downloads() == n and summary.downloaded == 0
+    assert any("splits/val.txt" in note and "not on disk" in note for note in summary.notes)
+    # a redraw needs every class: on this partial copy it is refused, saying why, and nothing changes
+    before = (ddir / "splits/base2novel/train_base_s1.txt").read_text()
+    with pytest.raises(C.PrepareError, match="redraw-seed cannot draw.*classes"):
+        kin.prepare_k400(root, redraw_seed=1, show=False, base_url=server.url)
+    assert (ddir / "splits/base2novel/train_base_s1.txt").read_text() == before
 
-    summary = kin.prepare_k600(root, show=False, base_url=server.url)
+
+def _k600_fake(server: Server, clip: bytes) -> dict[str, object]:
+    """CVDF-like K-600: the test set (CSV without labels) holds 2 published zero-shot clips of the
+    first 5 classes of each split; val = 3 clips of 4 zero-shot classes and of one K-400 class,
+    one archive per class (the K-400 class's must not be downloaded)."""
+    test = {}
+    for s in (1, 2, 3):
+        names = published.read_names(f"labels/ZS_split{s}_K600.csv")
+        for p, label in pick(f"datasets_splits/k600_splits/ZS_split{s}_K600_eval.txt", 2, classes=5):
+            test[p.split("/")[1]] = names[label]
+    zs = sorted(published.read_names("labels/ZS_split1_K600.csv"))
+    val_classes = [zs[0], zs[1], "Dyeing Hair", published.read_names("labels/ZS_split2_K600.csv")[-1]]
+    # "Dyeing Hair" is not a zero-shot class (it was renamed from K-400's "dying hair")
+    val = {c: [f"v{ci:02d}x{i}abcdef_{i:06d}_{i + 10:06d}.mp4" for i in range(3)] for ci, c in enumerate(val_classes)}
+    (server.root / "600/annotations").mkdir(parents=True)
+    (server.root / "600/annotations/test.csv").write_bytes(
+        _kinetics_csv([("", name) for name in test], with_label=False))
+    (server.root / "600/annotations/val.txt").write_bytes(
+        _kinetics_csv([(c.lower() if i == 0 else c, n) for i, (c, ns) in enumerate(val.items()) for n in ns]))
+    names = list(test)
+    _serve_split(server, "600", "test", {"part_0": {n: clip for n in names[: len(names) // 2]},
+                                         "part_1": {n: clip for n in names[len(names) // 2:]}})
+    _serve_split(server, "600", "val", {c: {n: clip for n in ns} for c, ns in val.items()})
+    return {"test": test, "val": val, "val_classes": val_classes}
+
+
+def test_prepare_k600_both_variants_on_the_published_classes(server: Server, tmp_path: Path,
+                                                             clip_bytes: bytes) -> None:
+    fake = _k600_fake(server, clip_bytes)
+    root = tmp_path / "data"
+    assert importlib.import_module("prepare_k600").main(["--root", str(root), "--base-url", server.url,
+                                                         "--no-progress"]) == 0
     k6 = root / "k600"
-    assert summary.classes == len(K600_NEW) and summary.notes  # 170 != 220 is reported
-    fetched = {p for p, _ in server.log if p.startswith("600/train/") and p.endswith(".tar.gz")}
-    assert fetched == {f"600/train/{c}.tar.gz" for c in K600_NEW}  # K-400 classes skipped
-    variants = {"vifi": ("splits", "train"), "openvclip": ("splits/openvclip", "val")}
-    draws = {}
-    for variant, (folder, source) in variants.items():
-        for s in registry.SPLIT_IDS:
-            labels = read_label_file(k6 / folder / f"labels_split{s}.csv")
-            assert len(labels) == 160 and set(labels) <= set(K600_NEW) and labels == sorted(labels)
-            items = read_list(k6 / folder / f"test_split{s}.txt")
-            assert {labels[l] for _, l in items} == set(labels)
-            for p, l in items:
-                assert p.startswith(f"{source}/") and (k6 / "videos" / p).is_file()
-                assert p.split("/")[1] == labels[l].replace(" ", "_")
-            draws[(variant, s)] = tuple(labels)
-    assert len(set(draws.values())) == 6  # every split and variant is its own draw
-    paths = registry.get_split("k600", "zero_shot", split=2, subset="test", root=root)
-    assert paths.list_file == k6 / "splits/test_split2.txt"
-    assert paths.label_file == k6 / "splits/labels_split2.csv"
+    check_published_views("k600", k6)
+    for s in (1, 2, 3):
+        labels = read_label_file(k6 / f"splits/labels_split{s}.csv")
+        assert labels == list(published.read_names(f"labels/ZS_split{s}_K600.csv"))
+        test = read_list(k6 / f"splits/test_split{s}.txt")
+        assert len(test) >= 10 and all(p.startswith("test/") for p, _ in test)
+        assert all(fake["test"][p.split("/")[-1]] == labels[l] for p, l in test)
+        val = read_list(k6 / f"splits/val_split{s}.txt")
+        want = [(f"val/{c.replace(' ', '_')}/{n}", labels.index(c)) for c, ns in fake["val"].items()
+                if c in labels for n in ns]
+        assert val == want and all((k6 / "videos" / p).is_file() for p, _ in val)
+        assert registry.get_split("k600", "zero_shot", split=s, subset="val", root=root).list_file.name == \
+            f"val_split{s}.txt"
+    fetched = {p for p, _ in server.log if p.startswith("600/val/") and p.endswith(".tar.gz")}
+    assert fetched == {f"600/val/{c}.tar.gz" for c in fake["val_classes"] if c != "Dyeing Hair"}
     n = server.downloads()
-    kin.prepare_k600(root, show=False, base_url=server.url)
-    assert server.downloads() == n
-    # the same class draw again from scratch (seeded), using K-400 names from its CSV
-    shutil.rmtree(root / "k400")
-    again = tmp_path / "again"
-    kin.prepare_k600(again, show=False, base_url=server.url)
-    assert read_label_file(again / "k600/splits/labels_split1.csv") == list(draws[("vifi", 1)])
-
-
-def test_zero_shot_class_arithmetic() -> None:
-    assert kin.zero_shot_classes(["A b", "c_d", "e"], ["a B", "c d"]) == ["e"]
-    with pytest.raises(C.PrepareError, match="need 160"):
-        kin.draw_zero_shot_splits(["x"] * 10, 0, "vifi")
+    summary = kin.prepare_k600(root, show=False, base_url=server.url)
+    assert server.downloads() == n and summary.classes == 217
 
 
 # ----------------------------------------------------------------------------- SSv2
 
-
-SSV2_TEMPLATES = ["Approaching something with your camera", "Pushing something from left to right",
-                  "Pushing something from right to left", "Putting something on a surface"]
+SSV2_NAMES = list(published.read_names("labels/ssv2_labels.csv"))
 
 
-def _ssv2_manual(manual: Path, clip: bytes, zipped_parts: bool = False) -> None:
+def _template(name: str) -> str:
+    """The JSON's template of a class: its first "something" in brackets."""
+    return name.replace("something", "[something]", 1)
+
+
+def _ssv2_manual(manual: Path, clip: bytes, zipped_parts: bool = False, old_names: bool = False) -> dict:
+    """The hand-downloaded files: 2 published validation videos of the first 12 classes and 2
+    published 2-shot training videos of each class; labels as the Qualcomm zip or as the 20BN
+    loose files."""
     manual.mkdir(parents=True)
-    entries = {"train": [], "validation": []}
-    files = {}
-    vid = 1000
-    for split, n in (("train", 5), ("validation", 2)):
-        for t in SSV2_TEMPLATES:
-            for _ in range(n):
-                vid += 1
-                template = t.replace("something", "[something]", 1)
-                entries[split].append({"id": str(vid), "label": t.lower(), "template": template,
-                                       "placeholders": ["a cup"]})
-                files[f"20bn-something-something-v2/{vid}.webm"] = clip
+    val = pick("datasets_splits/ssv2_splits/validation.txt", 2, classes=12)
+    train = list(published.read_items("datasets_splits/ssv2_splits/train1_few_shot_2.txt"))
+    entries = {split: [{"id": p[:-5], "label": SSV2_NAMES[l].lower(), "template": _template(SSV2_NAMES[l]),
+                        "placeholders": ["a cup"]} for p, l in items]
+               for split, items in (("train", train), ("validation", val))}
+    files = {f"20bn-something-something-v2/{p}": clip for p, _ in train + val}
     blob = tar_gz(files)
     third = len(blob) // 3
-    parts = [blob[:third], blob[third: 2 * third], blob[2 * third:]]
-    for i, part in enumerate(parts):
+    for i, part in enumerate([blob[:third], blob[third: 2 * third], blob[2 * third:]]):
         name = f"20bn-something-something-v2-{i:02d}"
         if zipped_parts:
             (manual / f"{name}.zip").write_bytes(zip_bytes({name: part}))
         else:
             (manual / name).write_bytes(part)
-    labels = {t: str(i) for i, t in enumerate(SSV2_TEMPLATES)}
-    (manual / "something-something-v2-labels.zip").write_bytes(zip_bytes({
-        "labels/labels.json": json.dumps(labels).encode(),
-        "labels/train.json": json.dumps(entries["train"]).encode(),
-        "labels/validation.json": json.dumps(entries["validation"]).encode(),
-    }))
+    labels = {n: str(i) for i, n in enumerate(SSV2_NAMES)}
+    jsons = {"labels": labels, "train": entries["train"], "validation": entries["validation"]}
+    if old_names:
+        for role, data in jsons.items():
+            (manual / f"something-something-v2-{role}.json").write_text(json.dumps(data))
+    else:
+        (manual / "labels.zip").write_bytes(zip_bytes({f"labels/{role}.json": json.dumps(data).encode()
+                                                       for role, data in jsons.items()}))
+    return {"train": train, "val": val}
 
 
 def test_prepare_ssv2_explains_the_manual_download(tmp_path: Path,
@@ -575,22 +653,17 @@ def test_prepare_ssv2_explains_the_manual_download(tmp_path: Path,
     assert "no video parts" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("zipped", [False, True])
-def test_prepare_ssv2_from_manual_files(tmp_path: Path, clip_bytes: bytes, zipped: bool) -> None:
+@pytest.mark.parametrize("zipped,old_names", [(False, False), (True, False), (False, True)])
+def test_prepare_ssv2_from_manual_files(tmp_path: Path, clip_bytes: bytes, zipped: bool, old_names: bool) -> None:
     root = tmp_path / "data"
-    _ssv2_manual(root / "ssv2" / "_manual", clip_bytes, zipped_parts=zipped)
+    fake = _ssv2_manual(root / "ssv2" / "_manual", clip_bytes, zipped_parts=zipped, old_names=old_names)
     assert ssv2.main(["--root", str(root), "--no-progress"]) == 0
     ddir = root / "ssv2"
-    names = read_label_file(ddir / "labels.csv")
-    assert names == SSV2_TEMPLATES
-    train, val = read_list(ddir / "splits/train.txt"), read_list(ddir / "splits/val.txt")
-    assert len(train) == 5 * 4 and len(val) == 2 * 4
-    assert all((ddir / "videos" / p).is_file() for p, _ in train + val)
-    entries = json.loads(zipfile.ZipFile(ddir / "_manual" / "something-something-v2-labels.zip")
-                         .read("labels/train.json"))
-    by_id = {e["id"]: e["template"].replace("[", "").replace("]", "") for e in entries}
-    assert all(names[l] == by_id[p.split(".")[0]] for p, l in train)
-    check_protocol_views("ssv2", ddir, names, {s: train for s in registry.SPLIT_IDS}, val)
+    assert read_label_file(ddir / "labels.csv") == SSV2_NAMES
+    assert read_list(ddir / "splits/train.txt") == fake["train"]  # from train.json, published ids
+    check_published_views("ssv2", ddir)
+    assert read_list(ddir / "splits/val.txt") == fake["val"]
+    assert read_list(ddir / "splits/few_shot/train_2shot.txt") == fake["train"]
     before = (ddir / "videos").stat().st_mtime_ns
     assert ssv2.main(["--root", str(root), "--no-progress"]) == 0
     assert (ddir / "videos").stat().st_mtime_ns == before
@@ -605,8 +678,8 @@ def _small_dataset(root: Path, clip: bytes) -> Path:
         for i in range(3):
             (ddir / "videos" / c).mkdir(parents=True, exist_ok=True)
             (ddir / "videos" / c / f"{c}{i}.avi").write_bytes(clip)
-    C.write_list(ddir / "splits/train_split1.txt", [("a/a0.avi", 0), ("b/b1.avi", 1)])
-    C.write_list(ddir / "splits/few_shot/train_2shot_split1.txt", [("a/a2.avi", 0)])
+    C.lists.write_list(ddir / "splits/train_split1.txt", [("a/a0.avi", 0), ("b/b1.avi", 1)])
+    C.lists.write_list(ddir / "splits/few_shot/train_2shot.txt", [("a/a2.avi", 0)])
     return ddir
 
 
@@ -639,7 +712,7 @@ def test_reencode_is_parallel_resumable_and_rewrites_lists(tmp_path: Path, clip_
         [f"{c}/{c}{i}.mp4" for c in "ab" for i in range(3)]
     assert (ddir / "videos_original" / "a" / "a0.avi").exists()
     assert read_list(ddir / "splits/train_split1.txt") == [("a/a0.mp4", 0), ("b/b1.mp4", 1)]
-    assert read_list(ddir / "splits/few_shot/train_2shot_split1.txt") == [("a/a2.mp4", 0)]
+    assert read_list(ddir / "splits/few_shot/train_2shot.txt") == [("a/a2.mp4", 0)]
     summary = reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(fake))
     assert "already" in summary.notes[0] and len(log.read_text().split()) == 5
 

@@ -33,10 +33,10 @@ _EXPORTS: dict[str, str] = {
     "CLIP_STD": "transforms",
     # datasets
     "VideoDataset": "datasets",
-    "VideoRecord": "datasets",
+    "VideoRecord": "lists",
     "TooManyCorruptVideosError": "datasets",
-    "load_classnames": "datasets",
-    "parse_annotation_list": "datasets",
+    "load_classnames": "lists",
+    "parse_annotation_list": "lists",
     # registry
     "get_split": "registry",
     "list_datasets": "registry",

@@ -8,26 +8,29 @@ Usage (the CLI calls ``main``)::
 
     python -m tcclip check LIST VIDEO_ROOT LABEL_FILE [--workers 4] [--out report]
     python -m tcclip check --dataset hmdb51 --protocol standard --split 1 --subset test
+    python -m tcclip check --dataset hmdb51 --published
 
 It writes ``<out>.json`` (machine-readable) and ``<out>.txt`` (readable summary) and exits
-with status 0 when everything is usable, 1 otherwise.
+with status 0 when everything is usable, 1 otherwise. ``--published`` instead counts, for
+every published protocol list of the dataset (``tcclip.data.published``), how many of its
+entries resolve to a video under the dataset's video root, and names a few that do not
+(status 0 when all resolve).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .datasets import load_classnames, parse_annotation_list
+from ..io import atomic_write_json, atomic_write_text
 from .decoding import Backend, VideoDecodeError, read_video_frames
-
-VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"})
+from .lists import load_classnames, parse_annotation_list
+from .published import VIDEO_EXTENSIONS
 
 
 def _probe(path: Path, backend: Backend) -> dict[str, object]:
@@ -183,9 +186,47 @@ def write_report(report: dict[str, object], report_path: str | os.PathLike[str])
         base = base.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     json_path, text_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".txt")
-    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    text_path.write_text(format_report(report), encoding="utf-8")
+    atomic_write_json(json_path, report)
+    atomic_write_text(text_path, format_report(report))
     return json_path, text_path
+
+
+def check_published(dataset: str, root: str | os.PathLike[str] | None = None, examples: int = 5,
+                    environ: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+    """For each published list of ``dataset``: how many entries resolve to a video on disk.
+
+    The entries are mapped to this project's layout first (:func:`tcclip.data.published.mapped_items`),
+    then looked up under the dataset's video root (another video extension or letter case is
+    accepted, as the preparation scripts do). Each row: ``list`` (a readable name), ``file``
+    (the release file), ``target`` (where the scripts write it), ``entries``, ``resolved``,
+    and ``missing`` (up to ``examples`` pairs of published entry and expected path).
+    """
+    from . import published, registry
+
+    key = registry.canonical_dataset_name(dataset)
+    if key not in published.PUBLISHED_LISTS:
+        raise ValueError(f"{dataset!r} has no published protocol lists; these do: {', '.join(published.DATASETS)}")
+    video_root = registry.dataset_dir(key, root, environ) / registry.VIDEOS_DIRNAME
+    index = published.VideoIndex(video_root)
+    rows = []
+    for entry in published.PUBLISHED_LISTS[key]:
+        items = published.read_items(entry.file)
+        kept, missing, _ = published.resolve_items(published.mapped_items(entry), items, index, examples)
+        rows.append({"list": entry.name, "file": entry.file, "target": entry.target, "video_root": str(video_root),
+                     "entries": len(items), "resolved": len(kept), "missing": missing})
+    return rows
+
+
+def format_published_report(rows: Sequence[dict[str, object]]) -> str:
+    """The rows of :func:`check_published` as a readable table, with the examples of missing videos."""
+    if not rows:
+        return "no published lists\n"
+    lines = [f"video root: {rows[0]['video_root']}", f"{'published list':<44} {'resolved':>9} / {'entries':<8}"]
+    for row in rows:
+        lines.append(f"{row['list']:<44} {row['resolved']:>9} / {row['entries']:<8}  ({row['file']})")
+        for source, expected in row["missing"]:  # type: ignore[union-attr]
+            lines.append(f"    not found: {source} (looked for {expected})")
+    return "\n".join(lines) + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -203,12 +244,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"])
     parser.add_argument("--num-frames", type=int, default=16, help="flag videos with fewer frames")
     parser.add_argument("--out", default="dataset_check", help="report path prefix (.json and .txt)")
+    parser.add_argument("--published", action="store_true",
+                        help="with --dataset: count how many entries of each published protocol list are on disk")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns 0 when the dataset is usable, 1 when problems were found."""
     args = _parser().parse_args(argv)
+    if args.published:
+        if not args.dataset:
+            _parser().error("--published needs --dataset NAME")
+        rows = check_published(args.dataset, root=args.root)
+        out = Path(args.out).with_suffix(".json")
+        atomic_write_json(out, rows)
+        print(format_published_report(rows), end="")
+        print(f"report written to {out}")
+        return 0 if all(row["resolved"] == row["entries"] for row in rows) else 1
     if args.dataset:
         from .registry import get_split
 

@@ -1,10 +1,11 @@
 """VideoDataset: annotation list + video folder + class names -> clips ready for the model.
 
-File formats (the reference release's, so its split files load unchanged):
+File formats (the reference release's, so its split files load unchanged; parsed by
+:mod:`tcclip.data.lists`, re-exported here):
 
 * Annotation list: one ``relative/path.mp4 label_id`` per line, whitespace separated. The
-  label is the last field, so paths that contain spaces work. Blank lines and lines starting
-  with ``#`` are ignored.
+  label is the last field, so paths that contain spaces work. Blank lines are ignored; there
+  are no comments (HMDB-51 has videos whose names start with ``#``).
 * Class names (``load_classnames``):
   - CSV with the header ``id,name`` and one ``id,name`` row per class (ids 0..C-1, any order;
     unquoted commas inside a name are kept as part of the name);
@@ -25,12 +26,9 @@ means the data is broken, which raises TooManyCorruptVideosError.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +37,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .decoding import Backend, VideoDecodeError, read_video_frames
+from .lists import VideoRecord, load_classnames, parse_annotation_list  # noqa: F401 (re-exported)
 from .sampling import segment_indices, test_view_indices
 from .transforms import Normalization, build_transform
 
@@ -49,138 +48,6 @@ Mode = Literal["train", "test"]
 
 class TooManyCorruptVideosError(RuntimeError):
     """More videos failed to decode than ``max_skip_rate`` allows."""
-
-
-@dataclass(frozen=True)
-class VideoRecord:
-    """One line of an annotation list."""
-
-    path: str
-    label: int
-    line_number: int
-
-
-def parse_annotation_list(list_file: str | os.PathLike[str]) -> list[VideoRecord]:
-    """Reads ``relative/path.mp4 label_id`` lines; raises ValueError naming file and line."""
-    list_file = Path(list_file)
-    if not list_file.is_file():
-        raise FileNotFoundError(f"annotation list {list_file} does not exist")
-    records: list[VideoRecord] = []
-    with list_file.open(encoding="utf-8") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            fields = line.rsplit(maxsplit=1)
-            if len(fields) != 2:
-                raise ValueError(f"{list_file}:{line_number}: expected 'path label_id', got {line!r}")
-            path, label_text = fields
-            try:
-                label = int(label_text)
-            except ValueError:
-                raise ValueError(f"{list_file}:{line_number}: label {label_text!r} is not an integer "
-                                 f"(line {line!r})") from None
-            if label < 0:
-                raise ValueError(f"{list_file}:{line_number}: negative label {label}")
-            records.append(VideoRecord(path=path, label=label, line_number=line_number))
-    if not records:
-        raise ValueError(f"annotation list {list_file} has no entries")
-    return records
-
-
-def _names_from_id_map(pairs: Sequence[tuple[int, str, str]], label_file: Path) -> list[str]:
-    """(id, name, where) triples -> names in id order; ids must be exactly 0..C-1."""
-    by_id: dict[int, str] = {}
-    for class_id, name, where in pairs:
-        if class_id in by_id:
-            raise ValueError(f"{label_file}:{where}: class id {class_id} appears twice")
-        if class_id < 0:
-            raise ValueError(f"{label_file}:{where}: negative class id {class_id}")
-        if not name.strip():
-            raise ValueError(f"{label_file}:{where}: empty class name for id {class_id}")
-        by_id[class_id] = name.strip()
-    if not by_id:
-        raise ValueError(f"label file {label_file} has no classes")
-    missing = sorted(set(range(max(by_id) + 1)) - set(by_id))
-    if missing:
-        raise ValueError(f"label file {label_file}: class ids are not contiguous from 0, missing {missing[:10]}")
-    return [by_id[i] for i in range(len(by_id))]
-
-
-def _parse_int(text: object, label_file: Path, where: str) -> int:
-    try:
-        return int(str(text).strip())
-    except ValueError:
-        raise ValueError(f"{label_file}:{where}: class id {text!r} is not an integer") from None
-
-
-def _json_name(value: object, label_file: Path, where: str) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return value[0]
-    raise ValueError(f"{label_file}:{where}: class name must be a string or a list of strings, got {value!r}")
-
-
-def _load_csv_names(label_file: Path) -> list[str]:
-    with label_file.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    rows = [(i, row) for i, row in enumerate(rows, start=1) if row and any(cell.strip() for cell in row)]
-    if not rows:
-        raise ValueError(f"label file {label_file} is empty")
-    header_line, header = rows[0]
-    if [cell.strip().lower() for cell in header[:2]] != ["id", "name"]:
-        raise ValueError(f"{label_file}:{header_line}: expected the header 'id,name', got {','.join(header)!r}")
-    pairs = []
-    for line_number, row in rows[1:]:
-        if len(row) < 2:
-            raise ValueError(f"{label_file}:{line_number}: expected 'id,name', got {','.join(row)!r}")
-        class_id = _parse_int(row[0], label_file, str(line_number))
-        pairs.append((class_id, ",".join(row[1:]), str(line_number)))
-    return _names_from_id_map(pairs, label_file)
-
-
-def _load_json_names(label_file: Path) -> list[str]:
-    try:
-        data = json.loads(label_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{label_file}:{error.lineno}: invalid JSON ({error.msg})") from None
-    if isinstance(data, dict):
-        if data and not all(str(key).strip().lstrip("-").isdigit() for key in data):
-            # keyed by the original class name ({"abseiling": "a person ..."}): the file's
-            # order is the class-id order (JSON objects keep their order when parsed)
-            return [_json_name(value, label_file, f"key {key!r}").strip() or str(key) for key, value in data.items()]
-        pairs = [(_parse_int(key, label_file, f"key {key!r}"), _json_name(value, label_file, f"key {key!r}"),
-                  f"key {key!r}") for key, value in data.items()]
-        return _names_from_id_map(pairs, label_file)
-    if isinstance(data, list):
-        if all(isinstance(item, dict) for item in data):
-            pairs = []
-            for position, item in enumerate(data):
-                where = f"entry {position}"
-                if "id" not in item or "name" not in item:
-                    raise ValueError(f"{label_file}:{where}: records need 'id' and 'name' keys, got {sorted(item)}")
-                pairs.append((_parse_int(item["id"], label_file, where), _json_name(item["name"], label_file, where),
-                              where))
-            return _names_from_id_map(pairs, label_file)
-        pairs = [(i, _json_name(item, label_file, f"entry {i}"), f"entry {i}") for i, item in enumerate(data)]
-        return _names_from_id_map(pairs, label_file)
-    raise ValueError(f"label file {label_file}: JSON must be a dict or a list, got {type(data).__name__}")
-
-
-def load_classnames(path: str | os.PathLike[str]) -> list[str]:
-    """Class names in id order from a CSV (``id,name``), JSON or one-name-per-line text file."""
-    label_file = Path(path)
-    if not label_file.is_file():
-        raise FileNotFoundError(f"label file {label_file} does not exist")
-    suffix = label_file.suffix.lower()
-    if suffix == ".json":
-        return _load_json_names(label_file)
-    if suffix == ".csv":
-        return _load_csv_names(label_file)
-    lines = [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines()]
-    pairs = [(i, name, str(i + 1)) for i, name in enumerate(line for line in lines if line)]
-    return _names_from_id_map(pairs, label_file)
 
 
 class VideoDataset(Dataset):

@@ -24,7 +24,8 @@ Every dataset directory has the same skeleton::
 
 Annotation lists use the reference release's format unchanged (``a.mp4 0``); the class ids in
 a list index the label file that goes with it (base-to-novel and temporal subsets have their
-own label files whose ids start again at 0).
+own label files whose ids start again at 0). For the five real datasets the protocol lists and
+label files are the published ones (``tcclip.data.published`` maps them to this layout).
 
 ``DATASET_LAYOUT`` maps each dataset name to its file templates (relative to the dataset
 directory; ``{split}`` is 1..3, ``{shots}`` is K). ``DATASET_SPECS`` holds the facts
@@ -36,16 +37,20 @@ Protocols (``protocol=`` argument):
   K-400 it is the fully-supervised and the zero-shot training set).
 * ``zero_shot``: train on K-400 (``subset="train"``; its val list is the ``test`` subset) and
   evaluate on HMDB-51 / UCF-101 test splits 1-3 with all classes, and on K-600 splits 1-3 of
-  160 classes (each K-600 split has its own label file).
-* ``few_shot``: K = 2/4/8/16 training videos per class (HMDB-51, UCF-101 from split 1, SSv2);
-  the evaluation subset is the dataset's standard eval list (split 1 for HMDB/UCF).
+  160 classes (each K-600 split has its own label file): ``subset="test"`` is the published
+  K-600 test-set clips (ER-ZSAR / ViFi-CLIP / TC-CLIP), ``subset="val"`` the K-600 validation
+  clips of the same classes (Open-VCLIP / FROSTER).
+* ``few_shot``: K = 2/4/8/16 training videos per class, one list per K (HMDB-51, UCF-101 from
+  split 1, SSv2); the evaluation subset is the dataset's standard eval list (split 1 for
+  HMDB/UCF).
 * ``base2novel``: training splits 1-3 (16 shots per base class) and the base / novel
   evaluation lists, each half with its own label file (``classes="base"|"novel"``).
 * ``temporal`` / ``static``: the K-400 (32 / 32 classes) and SSv2 (18 / 16 classes) subsets
   that need / do not need temporal reasoning.
 
 Subset names: ``train``; the evaluation list answers to both ``val`` and ``test`` (every real
-dataset has only one), except on ``synthetic`` where ``val`` and ``test`` are distinct lists.
+dataset has only one), except on ``synthetic`` and on K-600 zero-shot, where ``val`` and
+``test`` are distinct lists.
 
 The ``synthetic`` dataset (written by ``tcclip.world.synthetic``) keeps its standard lists
 (``train.txt``, ``val.txt``, ``test.txt``) next to ``labels.csv``, reuses the real datasets'
@@ -101,11 +106,14 @@ _B2N = {
     "labels/base2novel/base_llm": f"{_S}/base2novel/labels_base_llm.json",
     "labels/base2novel/novel_llm": f"{_S}/base2novel/labels_novel_llm.json",
 }
+# One few-shot list per K (the published lists draw from training split 1 of HMDB-51 / UCF-101
+# and from SSv2's training set).
+_FEW_SHOT_TRAIN = f"{_S}/few_shot/train_{{shots}}shot.txt"
 _HMDB_UCF = {
     "standard/train": f"{_S}/train_split{{split}}.txt",
     "standard/test": f"{_S}/test_split{{split}}.txt",
     "zero_shot/test": f"{_S}/test_split{{split}}.txt",
-    "few_shot/train": f"{_S}/few_shot/train_{{shots}}shot_split{{split}}.txt",
+    "few_shot/train": _FEW_SHOT_TRAIN,
     "few_shot/test": f"{_S}/test_split{{split}}.txt",
     "labels/standard": LABELS_FILENAME,
     "labels/standard_llm": LLM_LABELS_FILENAME,
@@ -135,21 +143,25 @@ DATASET_LAYOUT: dict[str, dict[str, str]] = {
     },
     "k600": {
         # Zero-shot evaluation only: 3 splits of 160 classes absent from K-400, each with its
-        # own label file (ids 0..159).
+        # own label file (ids 0..159). "test": the K-600 test-set clips of the published lists
+        # (ER-ZSAR / ViFi-CLIP / TC-CLIP); "val": the K-600 validation clips of the same classes
+        # (Open-VCLIP / FROSTER).
         "zero_shot/test": f"{_S}/test_split{{split}}.txt",
+        "zero_shot/val": f"{_S}/val_split{{split}}.txt",
         "labels/zero_shot": f"{_S}/labels_split{{split}}.csv",
         "labels/zero_shot_llm": f"{_S}/labels_split{{split}}_llm.json",
     },
     "hmdb51": dict(_HMDB_UCF),
     "ucf101": dict(_HMDB_UCF),
     "ssv2": {
+        # No LLM-rephrased names: the FROSTER release has none for SSv2 (the paper's SSv2
+        # rows use the class templates).
         "standard/train": f"{_S}/train.txt",
         "standard/test": f"{_S}/val.txt",
-        "few_shot/train": f"{_S}/few_shot/train_{{shots}}shot_split{{split}}.txt",
+        "few_shot/train": _FEW_SHOT_TRAIN,
         "few_shot/test": f"{_S}/val.txt",
         "labels/standard": LABELS_FILENAME,
-        "labels/standard_llm": LLM_LABELS_FILENAME,
-        **_B2N,
+        **{k: v for k, v in _B2N.items() if not k.endswith("_llm")},
         **_temporal_templates(18, 16),
     },
     "synthetic": {

@@ -147,3 +147,15 @@ def test_param_groups_decay_and_prompt_lr():
         sched.step()
     lrs = sorted(g["lr"] for g in opt.param_groups)
     assert lrs[0] == pytest.approx(1e-5) and lrs[-1] == pytest.approx(1e-4)  # prompts keep 10x down to min
+
+
+def test_zero_shot_targets_pick_the_k600_variant():
+    from tcclip.train import test_sets
+
+    cfg = compose_config(["protocol=zero_shot"])
+    assert [(t["key"], t["subset"]) for t in test_sets(cfg)][-3:] == [
+        ("k600/split1", "test"), ("k600/split2", "test"), ("k600/split3", "test")]  # the published lists by default
+    cfg = compose_config(["protocol=zero_shot", "protocol.targets=[{name: k600, splits: [1, 2], subset: val}]"])
+    sets = test_sets(cfg)
+    assert [(t["key"], t["group"], t["subset"]) for t in sets] == [("k600/val/split1", "k600/val", "val"),
+                                                                   ("k600/val/split2", "k600/val", "val")]

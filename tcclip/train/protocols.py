@@ -61,10 +61,13 @@ def test_sets(cfg: DictConfig) -> list[dict]:
     if p == "zero_shot":
         out = []
         for target in cfg.protocol.targets:
+            # subset "test" is the published list; K-600 also has "val" (Open-VCLIP / FROSTER's variant)
+            subset = str(target.get("subset") or "test")
+            group = str(target.name) + ("" if subset == "test" else f"/{subset}")
             for split in target.splits:
-                key = f"{target.name}" + (f"/split{split}" if split is not None else "")
-                out.append(dict(key=key, group=str(target.name), name=str(target.name), protocol="zero_shot",
-                                subset="test", split=split))
+                key = group + (f"/split{split}" if split is not None else "")
+                out.append(dict(key=key, group=group, name=str(target.name), protocol="zero_shot", subset=subset,
+                                split=split))
         return out
     if p == "base2novel":
         return [dict(key=f"{d.name}/{c}", group=c, name=d.name, protocol="base2novel", subset="test", classes=c)

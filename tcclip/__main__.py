@@ -14,7 +14,7 @@ COMMANDS = {
     "eval": ("tcclip.cli.train", "evaluate a checkpoint (this project's or the reference release's) on a test set"),
     "predict": ("tcclip.cli.predict", "top-5 classes for video files; --explain saves seed/context-token figures"),
     "pretrain-mini": ("tcclip.world.pretrain", "pretrain the tiny CLIP on the synthetic image-caption data (CPU)"),
-    "check": ("tcclip.data.check", "scan a dataset (list vs files, decodability, frame counts) and write a report"),
+    "check": ("tcclip.cli.check", "scan a dataset (list vs files, decodability, frame counts) and write a report"),
     "generate-world": ("tcclip.world.synthetic", "generate the synthetic video world"),
     "experiments": ("tcclip.book.experiments", "run the experiments in miniature and write results JSON + figures"),
 }

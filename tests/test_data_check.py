@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from tcclip.data.check import check_dataset, main
+from tcclip.cli.check import main
+from tcclip.data.check import check_dataset
 from tcclip.data.decoding import write_video
 
 

@@ -40,7 +40,11 @@ def _classnames_from_args(args: argparse.Namespace) -> Optional[list[str]]:
 
 
 def _load_model(args: argparse.Namespace, classnames: Optional[list[str]]) -> nn.Module:
-    from tcclip.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+    from tcclip.checkpoint import (
+        CheckpointError,
+        load_checkpoint,
+        model_from_checkpoint,
+    )
 
     if args.checkpoint is None:
         if classnames is None:

@@ -4,7 +4,7 @@ Why: real video collections always contain a few broken downloads, and the train
 skips them silently (up to a limit). Running this once after preparing a dataset says which
 files are broken before a long run finds out, and records frame counts and resolutions.
 
-Usage (the CLI calls ``main``)::
+Usage (the command line is ``tcclip.cli.check``)::
 
     python -m tcclip check LIST VIDEO_ROOT LABEL_FILE [--workers 4] [--out report]
     python -m tcclip check --dataset hmdb51 --protocol standard --split 1 --subset test
@@ -19,7 +19,6 @@ entries resolve to a video under the dataset's video root, and names a few that 
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 from collections import Counter
@@ -227,57 +226,3 @@ def format_published_report(rows: Sequence[dict[str, object]]) -> str:
         for source, expected in row["missing"]:  # type: ignore[union-attr]
             lines.append(f"    not found: {source} (looked for {expected})")
     return "\n".join(lines) + "\n"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tcclip check", description="Check that a dataset list's videos exist and decode.")
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="LIST_FILE VIDEO_ROOT LABEL_FILE")
-    parser.add_argument("--dataset", help="a registered dataset (tcclip.data.registry) instead of paths")
-    parser.add_argument("--protocol", default="standard")
-    parser.add_argument("--split", type=int, default=None)
-    parser.add_argument("--shots", type=int, default=None)
-    parser.add_argument("--subset", default="train")
-    parser.add_argument("--classes", default=None, help="base or novel (base2novel only)")
-    parser.add_argument("--root", default=None, help="data root (default $TCCLIP_DATA_ROOT)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"])
-    parser.add_argument("--num-frames", type=int, default=16, help="flag videos with fewer frames")
-    parser.add_argument("--out", default="dataset_check", help="report path prefix (.json and .txt)")
-    parser.add_argument("--published", action="store_true",
-                        help="with --dataset: count how many entries of each published protocol list are on disk")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns 0 when the dataset is usable, 1 when problems were found."""
-    args = _parser().parse_args(argv)
-    if args.published:
-        if not args.dataset:
-            _parser().error("--published needs --dataset NAME")
-        rows = check_published(args.dataset, root=args.root)
-        out = Path(args.out).with_suffix(".json")
-        atomic_write_json(out, rows)
-        print(format_published_report(rows), end="")
-        print(f"report written to {out}")
-        return 0 if all(row["resolved"] == row["entries"] for row in rows) else 1
-    if args.dataset:
-        from .registry import get_split
-
-        split = get_split(args.dataset, protocol=args.protocol, split=args.split, shots=args.shots,
-                          subset=args.subset, classes=args.classes, root=args.root)
-        list_file, video_root, label_file = split.list_file, split.video_root, split.label_file
-    elif len(args.paths) == 3:
-        list_file, video_root, label_file = (Path(p) for p in args.paths)
-    else:
-        _parser().error("give LIST_FILE VIDEO_ROOT LABEL_FILE, or --dataset NAME")
-    report = check_dataset(list_file, video_root, label_file, num_workers=args.workers, backend=args.backend,
-                           num_frames=args.num_frames)
-    json_path, text_path = write_report(report, args.out)
-    print(format_report(report), end="")
-    print(f"report written to {json_path} and {text_path}")
-    return 0 if report["ok"] else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import tcclip
+
 from tcclip.world import profile as prof
 from tcclip.world.profile import Profile, describe_missing, get_profile
 
@@ -69,12 +71,16 @@ def test_cache_dir_env_and_tiny_paths(monkeypatch, tmp_path):
 
 
 def test_default_cache_dir_in_checkout():
+    # The package under test sits in a checkout exactly when pyproject.toml is beside it; the
+    # answer must not depend on where profile.py sits inside the package (it moved once).
+    checkout = Path(tcclip.__file__).resolve().parents[1]
     root = prof.repository_root()
-    if root is None:  # installed, not a checkout
+    if (checkout / "pyproject.toml").is_file():
+        assert root == checkout
+        assert prof.default_cache_dir() == checkout / ".cache"
+    else:  # installed, not a checkout
+        assert root is None
         assert prof.default_cache_dir() == Path.home() / ".cache" / "tcclip"
-    else:
-        assert (root / "tcclip" / "world" / "profile.py").is_file()
-        assert prof.default_cache_dir() == root / ".cache"
     assert get_profile().cache_dir == prof.default_cache_dir()
 
 

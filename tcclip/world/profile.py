@@ -90,7 +90,7 @@ class Profile:
 
 def repository_root() -> Path | None:
     """The root of the source checkout this package runs from, or None when installed."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # <root>/tcclip/world/profile.py
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:

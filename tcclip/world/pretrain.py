@@ -201,13 +201,17 @@ def _augment(x: torch.Tensor, cfg: PretrainConfig, gen: torch.Generator) -> torc
 
 
 def create_tiny_clip(seed: int) -> nn.Module:
-    """A randomly initialised ``TC-Tiny`` open_clip CLIP; the init depends on ``seed`` only."""
+    """A randomly initialised ``TC-Tiny`` open_clip CLIP; the init depends on ``seed`` only.
+
+    The starting point of pretraining (and the report's random-weights baseline): open_clip's
+    "initialized randomly" notice is left out, the log says what happens to the model.
+    """
     import open_clip
 
-    from tcclip.models.backbone import register_tiny_configs
+    from tcclip.models.backbone import register_tiny_configs, weights_set_after_creation
 
     register_tiny_configs()
-    with torch.random.fork_rng(devices=[]):  # open_clip initialises from the global RNG
+    with torch.random.fork_rng(devices=[]), weights_set_after_creation():  # open_clip initialises from the global RNG
         torch.manual_seed(seed)
         model = open_clip.create_model(CLIP_NAME, force_quick_gelu=True, load_weights=False)
     return model.float()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import tcclip
-from tcclip.models.backbone import weights_set_after_creation
+from tcclip.models.backbone import silence_random_init_notice
 from tcclip.world.pretrain import create_tiny_clip
 
 NOTICE = "initialized randomly"
@@ -52,9 +52,9 @@ def test_no_notice_at_the_start_of_pretraining(caplog):
 
 def test_the_silencing_ends_with_its_block(caplog):
     root_filters = list(logging.getLogger().filters)
-    with pytest.raises(RuntimeError), weights_set_after_creation():
+    with pytest.raises(RuntimeError), silence_random_init_notice():
         raise RuntimeError("a failed build")
     assert logging.getLogger().filters == root_filters
-    with caplog.at_level(logging.WARNING), weights_set_after_creation():
+    with caplog.at_level(logging.WARNING), silence_random_init_notice():
         logging.warning("something else open_clip says")
     assert [r.getMessage() for r in caplog.records] == ["something else open_clip says"]

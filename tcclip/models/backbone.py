@@ -41,11 +41,12 @@ def _not_the_random_init_notice(record: logging.LogRecord) -> bool:
 
 
 @contextlib.contextmanager
-def weights_set_after_creation() -> Iterator[None]:
+def silence_random_init_notice() -> Iterator[None]:
     """Silence open_clip's "No pretrained weights loaded for model ... Model initialized randomly."
-    while creating a model whose weights are set right after (a checkpoint is loaded, or the
-    model is about to be trained): there the notice is wrong and readers take the model for
-    random. Every other open_clip message still comes through.
+    where it misleads: while creating a model whose weights are set right after (a checkpoint is
+    loaded, pretraining starts) or a random baseline that is reported as such. Readers took such
+    models for random. Every other open_clip message still comes through, and a model built with
+    ``pretrained=None`` outside this block still gets the notice.
     """
     root = logging.getLogger()  # open_clip logs through the logging module's functions
     root.addFilter(_not_the_random_init_notice)
@@ -60,7 +61,7 @@ def load_clip(clip: str = "ViT-B-16", pretrained: Optional[str] = "openai") -> t
 
     ``pretrained``: "openai" or any open_clip tag for ``clip`` (downloaded by open_clip), a path
     to a weights file in open_clip / OpenAI state-dict layout, or None for random weights (open_clip
-    then logs that the model is initialized randomly, unless `weights_set_after_creation` is active).
+    then logs that the model is initialized randomly, unless inside `silence_random_init_notice`).
     """
     import open_clip
 

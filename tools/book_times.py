@@ -56,24 +56,38 @@ def table(times: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def profile(chapter: Path, timeout: int = 900) -> list[tuple[int, float, str]]:
+def profile(chapter: Path, timeout: int = 900) -> tuple[list[tuple[int, float, float, str]], dict[str, float]]:
     """Execute ``chapter`` (a jupytext .md) in a fresh kernel the way the build does (cwd: its
-    folder) and return ``(cell index, seconds, first line)`` for every code cell, slowest first."""
+    folder). Returns ``(cell index, seconds as the client waited, seconds the kernel reported,
+    first line)`` for every code cell, slowest first, and the seconds of the phases around the
+    cells (``kernel start``, ``cells``, ``kernel shutdown``): a chapter can be slow outside its cells."""
     import jupytext
     from nbclient import NotebookClient
 
     nb = jupytext.read(chapter)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                            resources={"metadata": {"path": str(chapter.parent)}})
+    phases: dict[str, float] = {}
+    waited: dict[int, float] = {}
+    start = time.perf_counter()
+    with client.setup_kernel():
+        phases["kernel start"] = time.perf_counter() - start
+        for index, cell in enumerate(nb.cells):
+            begin = time.perf_counter()
+            client.execute_cell(cell, index)
+            waited[index] = time.perf_counter() - begin
+        phases["cells"] = sum(waited.values())
+        shutdown = time.perf_counter()
+    phases["kernel shutdown"] = time.perf_counter() - shutdown
     out = []
     for index, cell in enumerate(nb.cells):
         stamps = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type == "code" and stamps:
-            start, end = (dt.datetime.fromisoformat(stamps[key].replace("Z", "+00:00"))
+            begin, end = (dt.datetime.fromisoformat(stamps[key].replace("Z", "+00:00"))
                           for key in ("iopub.execute_input", "shell.execute_reply"))
             first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith((":", "---"))), "")
-            out.append((index, (end - start).total_seconds(), first[:90]))
-    return sorted(out, key=lambda row: -row[1])
+            out.append((index, waited[index], (end - begin).total_seconds(), first[:80]))
+    return sorted(out, key=lambda row: -row[1]), phases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "profile":
         start = time.perf_counter()
-        cells = profile(args.chapter.resolve())
+        cells, phases = profile(args.chapter.resolve())
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(f"{args.chapter}: {time.perf_counter() - start:.1f} s in all (kernel start included; load average {load})")
-        for index, seconds, first in cells[: args.top]:
-            print(f"  cell {index:3d}  {seconds:7.2f} s  {first}")
+        print(f"{args.chapter}: {time.perf_counter() - start:.1f} s in all; "
+              + "; ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()) + f" (load average {load})")
+        print("  cell  waited  kernel  first line")
+        for index, waited, ran, first in cells[: args.top]:
+            print(f"  {index:4d} {waited:7.2f} {ran:7.2f}  {first}")
         return 0
     try:
         times = chapter_times(args.build)

@@ -14,7 +14,7 @@ from tcclip.book.attention_designs import (
     num_query_key_pairs,
     time_designs,
 )
-from tcclip.benchmarking import count_flops
+from tcclip.book.benchmarking import count_flops
 from tcclip.models.attention import Attention, BiasAugmentedAttention
 
 WIDTH, HEADS = 16, 2

@@ -10,6 +10,8 @@ with; ``pyproject.toml`` keeps compatible ranges for people who install the pack
 own environment. ``refresh`` installs ``torch``, ``torchvision`` and ``-e ".[dev,book]"`` into a
 throwaway virtual environment, the way ``make setup`` does but without the pins, and writes what
 pip resolved (``pip freeze --all``). Run the tests afterwards (``make test``) before committing.
+pip's own configuration applies as in ``make setup``: where a machine-wide constraint caps torch
+(``/etc/xdg/pip`` on machines that carry torch wheels on disk), ``--torch`` cannot go past it.
 
 Standard library only: ``check`` runs inside the project's venv, ``refresh`` with any Python.
 """

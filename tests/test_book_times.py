@@ -2,8 +2,15 @@
 
 Reads the execution times the build recorded (``tools/book_times.py``); a chapter over the limit
 fails here, so the cause of a slow chapter is found when it appears. Profile it with
-``python tools/book_times.py profile notebooks/<chapter>.md``. Without a build the test skips,
-except in CI (``CI=true``) where it fails.
+``python tools/book_times.py profile notebooks/<chapter>.md``. Without a build those tests skip,
+except in CI (``CI=true``) where they fail.
+
+One cause is known and kept out: nbclient (which the build executes chapters with) answers an
+``ipywidgets`` Output widget (``interact`` uses one) on the kernel's shell socket while it waits
+there for the cell's reply; the reply can then go unnoticed until the cell timeout (300 s), after
+which the cell completes as if nothing happened (jupyter/nbclient#312). Chapter 01 took 307 s in a
+fresh build that way. The live widget cells are hidden from the book anyway, so the build skips
+them (tag ``skip-execution``); nbval and Jupyter still run them.
 """
 from __future__ import annotations
 
@@ -12,10 +19,9 @@ import os
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
-
-pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +52,7 @@ def recorded_times() -> dict[str, dict]:
         pytest.skip(str(err))
 
 
+@pytest.mark.book
 def test_every_chapter_was_executed_successfully():
     times = recorded_times()
     missing = [c for c in chapters() if c not in times]
@@ -53,6 +60,7 @@ def test_every_chapter_was_executed_successfully():
     assert not missing and not failed, f"not executed: {missing}; failed: {failed}"
 
 
+@pytest.mark.book
 def test_every_chapter_executes_within_the_limit():
     times = recorded_times()
     slow = {c: round(times[c]["runtime"], 1) for c in chapters()
@@ -69,3 +77,14 @@ def test_table_lists_the_slowest_chapter_first_and_flags_it():
     lines = book_times.table(times).splitlines()
     assert "notebooks/b" in lines[2] and "over" in lines[2]
     assert "notebooks/a" in lines[3] and "over" not in lines[3]
+
+
+def test_widget_cells_are_skipped_by_the_build():
+    unskipped = []
+    for chapter in chapters():
+        nb = jupytext.read(ROOT / f"{chapter}.md")
+        for index, cell in enumerate(nb.cells):
+            tags = cell.metadata.get("tags", [])
+            if cell.cell_type == "code" and "ipywidgets" in cell.source and "skip-execution" not in tags:
+                unskipped.append(f"{chapter} cell {index} (tags {tags})")
+    assert not unskipped, f"widget cells the book build would execute (tag them remove-cell, skip-execution): {unskipped}"

@@ -7,19 +7,31 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# The tested versions of every package (transitive ones included); `make pins` refreshes them.
+PINS   := constraints.txt
+PIP_INSTALL := $(BIN)/pip install -q --constraint $(PINS)
 
-.PHONY: setup sysdeps assets test test-fast book notebooks experiments benchmark clean
+.PHONY: setup versions pins sysdeps assets test test-fast book notebooks experiments benchmark clean
 
-$(STAMP): pyproject.toml
+# torch comes from the registry as its CUDA build, which runs on CPU too (there is no CPU build of
+# torchvision on PyPI); the pins fix which one.
+$(STAMP): pyproject.toml $(PINS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	# torch first: the registry's CUDA build runs on CPU too (there is no CPU build of torchvision)
-	$(BIN)/pip install -q torch torchvision
-	$(BIN)/pip install -q -e ".[dev,book]"
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e ".[dev,book]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-setup: $(STAMP) sysdeps
+setup: $(STAMP) sysdeps versions
+
+# Prints the installed versions; fails when one differs from its pin.
+versions: $(STAMP)
+	@$(BIN)/python tools/pins.py check
+
+# Re-resolves constraints.txt in a throwaway venv (torch/torchvision stay as pinned unless
+# TORCH=... TORCHVISION=... are given); run `make test` before committing the result.
+pins:
+	$(PYTHON) tools/pins.py refresh $(if $(TORCH),--torch $(TORCH)) $(if $(TORCHVISION),--torchvision $(TORCHVISION))
 
 # Debian packages: ffmpeg (data_scripts re-encoding), libarchive-tools (bsdtar extracts HMDB-51's
 # .rar archives) and chromium (the browser test of the book).
@@ -37,8 +49,10 @@ notebooks: $(STAMP)
 assets: $(STAMP)
 	$(BIN)/python -c "import tcclip.world.assets as a; a.synthetic_world(); a.clip_weights()"
 
+# Ends with the table of per-chapter execution times (tests/test_book_times.py sets the limit).
 book: setup assets
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --builder html
+	@$(BIN)/python tools/book_times.py
 
 test: setup notebooks
 	$(MAKE) book

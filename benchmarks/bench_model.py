@@ -14,8 +14,9 @@ release computes it). Both produce the same logits (tests/test_tc_model.py).
 The GPU settings are ViT-B/16, 16 frames of 224 px, 400 classes (Kinetics-400): `vitb16-gpu`
 at batch 8 and the two presets (`tcclip/configs/preset/`), whose batch, AMP and gradient
 checkpointing are read from their YAML files, so the table measures what `preset=...` trains.
-FLOPs are counted by torch's FlopCounterMode on "meta" tensors (the math attention path; torch counts
-fused attention kernels within 1 % of it) without gradient checkpointing
+FLOPs are counted by torch's FlopCounterMode on "meta" tensors (attention on its math backend, so the
+count does not depend on the kernel a torch build picks; `tcclip.book.benchmarking.count_flops`) without
+gradient checkpointing
 (MFU counts the model's work, not the recomputation). Each measurement runs in its own
 process so that its peak memory is its own: peak RSS on CPU, `torch.cuda.max_memory_allocated`
 on a GPU, where a variant that runs out of memory is reported as such.

@@ -218,6 +218,7 @@ def model_from_checkpoint(
     `load_checkpoint` instead.
     """
     from .models import build_model
+    from .models.backbone import silence_random_init_notice
 
     payload = read_checkpoint(path, trust_pickle)
     args = payload.get("build_args") if isinstance(payload, dict) else None
@@ -230,7 +231,9 @@ def model_from_checkpoint(
     weights = args["pretrained"] if pretrained == "unchanged" else pretrained
     if weights is not None and weights != "openai" and os.sep in str(weights) and not os.path.isfile(weights):
         weights = None  # the CLIP file it started from is gone; the checkpoint holds every weight
-    model = build_model(args["name"], names, clip=args["clip"], pretrained=weights, num_frames=args["num_frames"], **args["options"])
+    with silence_random_init_notice():  # the checkpoint below sets every weight
+        model = build_model(args["name"], names, clip=args["clip"], pretrained=weights, num_frames=args["num_frames"],
+                            **args["options"])
     model.to(payload["model"]["logit_scale"].dtype)  # in the precision it was saved in
     load_checkpoint(model, payload)
     model._loaded_checkpoint = str(path)

@@ -33,11 +33,16 @@ def time_call(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, devic
 def count_flops(fn: Callable[[], object]) -> int:
     """Floating-point operations of ``fn()`` as torch's FlopCounterMode counts them (2 per MAC).
 
+    ``scaled_dot_product_attention`` runs on its math backend while counting, so attention is
+    counted as its two matrix products whatever kernel this torch build would pick: FlopCounterMode
+    has no formula for some fused kernels (torch 2.14's CPU flash attention counts as 0 FLOPs), and
+    which kernel runs depends on the torch version, the device, the dtype and the mask.
     Works on "meta" tensors too, so a ViT-B/16 video batch can be costed without computing it.
     """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         fn()
     return counter.get_total_flops()
 

@@ -1,10 +1,11 @@
 """Loading CLIP through open_clip: named models, pretrained tags, weight files, tiny configs."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from importlib import resources
-from typing import Optional
+from typing import Iterator, Optional
 
 from torch import nn
 
@@ -31,11 +32,36 @@ def uses_quick_gelu(clip: str, pretrained: Optional[str]) -> bool:
     return True
 
 
+#: What open_clip.create_model logs (root logger, WARNING) whenever it loaded no weights itself.
+OPEN_CLIP_RANDOM_NOTICE = "initialized randomly"
+
+
+def _not_the_random_init_notice(record: logging.LogRecord) -> bool:
+    return OPEN_CLIP_RANDOM_NOTICE not in record.getMessage()
+
+
+@contextlib.contextmanager
+def silence_random_init_notice() -> Iterator[None]:
+    """Silence open_clip's "No pretrained weights loaded for model ... Model initialized randomly."
+    where it misleads: while creating a model whose weights are set right after (a checkpoint is
+    loaded, pretraining starts) or a random baseline that is reported as such. Readers took such
+    models for random. Every other open_clip message still comes through, and a model built with
+    ``pretrained=None`` outside this block still gets the notice.
+    """
+    root = logging.getLogger()  # open_clip logs through the logging module's functions
+    root.addFilter(_not_the_random_init_notice)
+    try:
+        yield
+    finally:
+        root.removeFilter(_not_the_random_init_notice)
+
+
 def load_clip(clip: str = "ViT-B-16", pretrained: Optional[str] = "openai") -> tuple[nn.Module, object]:
     """An open_clip CLIP model and its tokenizer.
 
     ``pretrained``: "openai" or any open_clip tag for ``clip`` (downloaded by open_clip), a path
-    to a weights file in open_clip / OpenAI state-dict layout, or None for random weights.
+    to a weights file in open_clip / OpenAI state-dict layout, or None for random weights (open_clip
+    then logs that the model is initialized randomly, unless inside `silence_random_init_notice`).
     """
     import open_clip
 

@@ -24,22 +24,40 @@ message says what to fix), 3 the loss became NaN/inf, 130 Ctrl-C (143 SIGTERM) a
 """
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged (tests and notebooks replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _setup_logging(output: Optional[Path], is_main: bool) -> None:
+    """Console lines on stderr; with ``output``, also ``<output>/train.log`` (replacing an earlier run's)."""
     logger = logging.getLogger("tcclip")
-    if getattr(logger, "_tcclip_cli", False):
-        return
     logger.setLevel(logging.INFO if is_main else logging.WARNING)
     logger.propagate = False  # a library may have configured the root logger; print each line once
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(fmt)
-    logger.addHandler(handler)
+    if not any(isinstance(h, _CurrentStderr) for h in logger.handlers):
+        console = _CurrentStderr()
+        console.setFormatter(fmt)
+        logger.addHandler(console)
+    for handler in [h for h in logger.handlers if getattr(h, "_tcclip_run_log", False)]:
+        logger.removeHandler(handler)
+        handler.close()
     if output is not None and is_main:
         output.mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(output / "train.log")
-        fh.setFormatter(fmt)
-        logger.addHandler(fh)
-    logger._tcclip_cli = True  # type: ignore[attr-defined]
+        run_log = logging.FileHandler(output / "train.log")
+        run_log.setFormatter(fmt)
+        run_log._tcclip_run_log = True  # type: ignore[attr-defined]
+        logger.addHandler(run_log)
 
 
 def _is_main() -> bool:

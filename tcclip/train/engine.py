@@ -230,6 +230,7 @@ class TrainingRun:
     history: list[dict] = field(default_factory=list)  # per step: step, loss, lr
     validations: list[dict] = field(default_factory=list)  # per validated epoch
     steps_this_run: int = 0
+    last_saved_step: Optional[int] = None  # the step of this process's latest last.pt
     on_step: Optional[Callable[[dict], None]] = None
 
     @property
@@ -379,7 +380,8 @@ def finish_epoch(run: TrainingRun, val_set, epoch: int) -> None:
 def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Path:
     """``<output>/<name>``: weights, optimizer, scheduler, scaler, state, every rank's RNG, logs, config.
 
-    Written atomically by rank 0; ``last.pt`` keeps its predecessor as ``last.prev.pt``.
+    Written atomically by rank 0. ``last.pt`` keeps its predecessor as ``last.prev.pt`` when it
+    holds an older step (a rewrite at the same step, e.g. at an epoch's end, keeps the older one).
     ``collective=False`` (a stop on one rank, when the others cannot be waited for) saves this
     rank's RNG and skip count only, and only on rank 0.
     """
@@ -391,7 +393,7 @@ def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Pa
     else:
         rngs = rng_state()
     if info.is_main:
-        if name == "last.pt":
+        if name == "last.pt" and run.last_saved_step != run.state.step:
             keep_previous(path)
         p = run.parts
         save_checkpoint(path, p.base, optimizer=p.optimizer.state_dict(), scheduler=p.scheduler.state_dict(),
@@ -399,6 +401,8 @@ def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Pa
                         history=run.history, validations=run.validations, epoch=run.state.epochs_done,
                         step=run.state.step, max_accuracy=run.state.best_metric,
                         config=OmegaConf.to_container(run.cfg, resolve=True))
+    if name == "last.pt":
+        run.last_saved_step = run.state.step
     if collective:
         barrier(info)
     return path

@@ -3,6 +3,8 @@
     import tcclip
     model = tcclip.build_model("tc_clip", ["archery", "bowling"], clip="ViT-B-16", pretrained="openai")
     logits = model(video)  # video: [B, T, 3, 224, 224], CLIP-normalised
+    model.spec             # tcclip.ModelSpec: what was built, saved in every checkpoint
+    model = tcclip.load_model("runs/x/best.pt")  # any checkpoint of this project, rebuilt and loaded
 
 The names below are imported lazily (PEP 562 ``__getattr__``), so that light modules such as
 ``tcclip.data.registry`` or ``tcclip.io`` can be used without importing torch (the dataset
@@ -20,8 +22,10 @@ _EXPORTS: dict[str, str] = {
     "VideoCLIP": "tcclip.models",
     "ModelOutput": "tcclip.models",
     "MODEL_NAMES": "tcclip.models",
+    "ModelSpec": "tcclip.models",
     "load_checkpoint": "tcclip.checkpoint",
-    "model_from_checkpoint": "tcclip.checkpoint",
+    "load_model": "tcclip.checkpoint",
+    "CheckpointError": "tcclip.checkpoint",
     "save_checkpoint": "tcclip.checkpoint",
     "video_text_loss": "tcclip.loss",
 }

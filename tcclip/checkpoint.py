@@ -1,24 +1,53 @@
 """Checkpoints: this project's files and the reference release's ``.pth`` files (spec Sec. 6).
 
+    model = tcclip.load_model("runs/x/best.pt")                          # this project's file
+    model = tcclip.load_model("best.pth", classes, spec=tcclip.ModelSpec("tc_clip"))  # a reference file
+    tcclip.load_checkpoint(model, "best.pth", wise_ft=0.7)              # into a model you built
+
 Loading never executes pickled code unless the caller says so: files are read with
 ``torch.load(weights_only=True)``; the OmegaConf ``config`` entry of the reference files is
-admitted by allow-listing omegaconf's own container classes, and anything else is refused with
-a message naming it. A checkpoint that does not fit the model is an error that names the keys.
+admitted by allow-listing exactly the classes an OmegaConf config pickles to
+(:data:`OMEGACONF_GLOBALS`), and anything else is refused with an error naming it. Every
+failure is a :class:`CheckpointError` subclass (a ``ValueError``) that says what to do.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import re
+import zipfile
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
 from .io import atomic_torch_save
+from .models.backbone import looks_like_path, silence_random_init_notice
+from .models.factory import ModelSpec, instantiate
+
+__all__ = ["CheckpointError", "DamagedCheckpointError", "UnsafeCheckpointError", "IncompatibleCheckpointError",
+           "MissingModelSpecError", "ModelSpecMismatchError", "MissingClipWeightsError", "MissingClassnamesError",
+           "OMEGACONF_GLOBALS", "read_checkpoint", "read_model_spec", "save_checkpoint", "load_checkpoint", "load_model",
+           "convert_reference_state_dict", "to_reference_state_dict", "is_reference_layout"]
 
 FORMAT = "tcclip"
+#: Where a checkpoint of this project keeps its `ModelSpec` (a plain dict). Older files of this
+#: project kept the same fields under "build_args"; both are read.
+SPEC_KEY = "model_spec"
+LEGACY_SPEC_KEY = "build_args"
+#: Everything an OmegaConf config pickles to (checked against omegaconf 2.0-2.3's pickles of
+#: Hydra configs), so the reference files' "config" entry loads, and nothing else. Unpickling may
+#: call any admitted name, so no function is here: e.g. omegaconf._utils._get_class imports any
+#: module by name. The classes below only store what they are given.
+OMEGACONF_GLOBALS = (
+    "omegaconf.dictconfig.DictConfig", "omegaconf.listconfig.ListConfig", "omegaconf.base.ContainerMetadata",
+    "omegaconf.base.Metadata", "omegaconf.nodes.AnyNode", "omegaconf.nodes.StringNode", "omegaconf.nodes.IntegerNode",
+    "omegaconf.nodes.FloatNode", "omegaconf.nodes.BooleanNode", "typing.Any", "typing.Dict", "typing.List",
+    "builtins.dict", "builtins.list", "builtins.int", "builtins.float", "builtins.bool", "builtins.str",
+    "collections.defaultdict",
+)
 # The reference stores the class-name embeddings of its training classes; they are rebuilt from
 # the classes being evaluated, so they are dropped on load.
 STALE_REFERENCE_KEYS = re.compile(r"^prompt_learner\.(token_prefix|token_suffix|tokenized_prompts)$")
@@ -46,55 +75,118 @@ def _rename(key: str, to_reference: bool) -> str:
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded into the model; the message says why and what to do."""
+    """A checkpoint that cannot be loaded; the message says why and what to do."""
+
+
+class DamagedCheckpointError(CheckpointError):
+    """The file is truncated, empty or not a checkpoint at all."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file holds pickled objects that loading would have to execute."""
+
+
+class IncompatibleCheckpointError(CheckpointError):
+    """The weights do not fit the model (missing, unexpected or mis-shaped keys)."""
+
+
+class MissingModelSpecError(CheckpointError):
+    """The file does not say which model it holds (a reference-release file), and no spec was given."""
+
+
+class ModelSpecMismatchError(CheckpointError):
+    """The spec asked for is another model than the one the file records."""
+
+
+class MissingClipWeightsError(CheckpointError):
+    """WiSE-FT or a reference-release file needs the CLIP weights, and they are not where the spec says."""
+
+
+class MissingClassnamesError(CheckpointError):
+    """The file stores no class names and none were given."""
 
 
 def save_checkpoint(path: Union[str, Path], model: nn.Module, **extra: Any) -> Path:
-    """Write atomically (temporary file + rename): a crash never leaves a half-written file."""
+    """Write atomically (temporary file + rename): a crash never leaves a half-written file.
+
+    Stores the weights, the model's `ModelSpec` (as a plain dict under "model_spec"), its class
+    names and ``extra``; readable with ``torch.load(weights_only=True)``.
+    """
+    spec = getattr(model, "spec", None)
     payload = {
         "format": FORMAT,
         "model": model.state_dict(),
-        "build_args": getattr(model, "build_args", None),
+        SPEC_KEY: spec.to_dict() if spec is not None else None,
         "classnames": list(getattr(model, "classnames", [])),
         **extra,
     }
     return atomic_torch_save(payload, path)
 
 
-def _omegaconf_globals(names: list[str]) -> list[Any]:
-    import importlib
-
+def _allowed_globals(path: Path) -> list[Any]:
+    """The objects for the globals ``path`` pickles, all from :data:`OMEGACONF_GLOBALS`, or an error."""
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    refused = sorted(set(unsafe) - set(OMEGACONF_GLOBALS))
+    if refused:
+        raise UnsafeCheckpointError(
+            f"{path} contains pickled objects that loading would have to execute: {refused}. "
+            "Load it with trust_pickle=True (command line: --trust-pickle) only if you trust where the file came from.")
     objects = []
-    for name in names:
+    for name in unsafe:
         module, _, attr = name.rpartition(".")
-        objects.append(getattr(importlib.import_module(module), attr))
+        try:
+            objects.append(getattr(importlib.import_module(module), attr))
+        except (ImportError, AttributeError) as err:
+            raise CheckpointError(f"{path} stores an OmegaConf config; install omegaconf to read it ({err})") from None
     return objects
 
 
-def read_checkpoint(path: Union[str, Path], trust_pickle: bool = False) -> dict:
-    """The checkpoint's dictionary, read without executing arbitrary pickled code."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+def _load(path: Path, trust_pickle: bool) -> Any:
     if trust_pickle:
         return torch.load(path, map_location="cpu", weights_only=False)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-        allowed = [g for g in unsafe if g.startswith("omegaconf.") or g in ("typing.Any", "builtins.dict", "builtins.list", "collections.defaultdict")]
-        refused = sorted(set(unsafe) - set(allowed))
-        if refused:
-            raise CheckpointError(
-                f"{path} contains pickled objects that loading would have to execute: {refused}. "
-                "Load it with trust_pickle=True only if you trust where the file came from."
-            ) from None
-        try:
-            classes = _omegaconf_globals(allowed)
-        except ImportError as err:
-            raise CheckpointError(f"{path} stores an OmegaConf config; install omegaconf to read it ({err})") from None
-        with torch.serialization.safe_globals(classes):
+    except pickle.UnpicklingError:  # a global outside torch's own allow-list; maybe an OmegaConf config
+        allowed = _allowed_globals(path)
+        if not allowed:
+            raise
+        with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_checkpoint(path: Union[str, Path], trust_pickle: bool = False) -> dict:
+    """The checkpoint's dictionary, read without executing arbitrary pickled code.
+
+    Raises FileNotFoundError, :class:`UnsafeCheckpointError` (names the refused globals) or
+    :class:`DamagedCheckpointError` (names the file: empty, truncated or not a checkpoint).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return _load(path, trust_pickle)
+    except CheckpointError:
+        raise
+    # what torch.load raises for a file that is empty (EOFError), cut short (RuntimeError from the
+    # zip reader), or something else altogether (KeyError, UnpicklingError, ValueError, BadZipFile)
+    except (EOFError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        reason = str(err).strip().split("\n")[0][:200] or type(err).__name__
+        raise DamagedCheckpointError(
+            f"{path} is damaged or not a checkpoint ({path.stat().st_size} bytes; {reason}). A file cut short by "
+            "a full disk, a kill during a copy or an unfinished download looks like this.") from None
+
+
+def read_model_spec(source: Union[str, Path, dict]) -> Optional[ModelSpec]:
+    """The `ModelSpec` a checkpoint of this project records; None for files that record none."""
+    payload = source if isinstance(source, dict) else read_checkpoint(source)
+    data = payload.get(SPEC_KEY) or payload.get(LEGACY_SPEC_KEY) if isinstance(payload, dict) else None
+    if not data:
+        return None
+    try:
+        return ModelSpec.from_dict(data)
+    except (TypeError, ValueError) as err:
+        name = "<state dict>" if isinstance(source, dict) else str(source)
+        raise CheckpointError(f"{name} records a model spec that is not valid here: {err}") from None
 
 
 def is_reference_layout(state: dict) -> bool:
@@ -148,32 +240,15 @@ def to_reference_state_dict(state: dict) -> dict:
     return out
 
 
-def load_checkpoint(
-    model: nn.Module,
-    path_or_state: Union[str, Path, dict],
-    wise_ft: Optional[float] = None,
-    trust_pickle: bool = False,
-) -> dict:
-    """Load this project's checkpoint or a reference release ``.pth`` into ``model``.
-
-    ``wise_ft=a`` blends instead: every parameter becomes (1 - a) * CLIP + a * fine-tuned, except
-    the TC bias tables, the prompt vectors and the VP layer, which keep their fine-tuned values
-    (WiSE-FT, Wortsman et al. 2022). The CLIP side is the model's current weights, so the model
-    must be freshly built from CLIP. Returns the checkpoint's other entries (epoch, ...).
-    """
-    if wise_ft is not None:
-        if not 0.0 <= wise_ft <= 1.0:
-            raise ValueError(f"wise_ft must lie in [0, 1], got {wise_ft}")
-        if getattr(model, "_loaded_checkpoint", None):
-            raise CheckpointError(
-                "WiSE-FT blends with the CLIP weights the model was built from, but this model has already "
-                f"loaded {model._loaded_checkpoint}: build a fresh model with tcclip.build_model first."
-            )
-    name = str(path_or_state) if not isinstance(path_or_state, dict) else "<state dict>"
-    payload = path_or_state if isinstance(path_or_state, dict) else read_checkpoint(path_or_state, trust_pickle)
+def _state_dict(payload: Any, name: str) -> dict:
     state = payload.get("model", payload) if isinstance(payload, dict) else payload
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{name}: no state dict of tensors found (expected a 'model' entry)")
+    return state
+
+
+def _fitted(model: nn.Module, state: dict, name: str) -> dict:
+    """``state`` in this package's layout, checked against ``model``: every key, every shape."""
     allowed_missing: tuple[str, ...] = ()
     if is_reference_layout(state):
         state, _ = convert_reference_state_dict(state)
@@ -191,50 +266,115 @@ def load_checkpoint(
                 lines.append(f"  {title}: {shown}")
         lines.append("Build the model with the options the checkpoint was trained with (e.g. tcclip.build_model('tc_clip', ...) "
                      "with the same CLIP and TC/VP switches).")
-        raise CheckpointError("\n".join(lines))
+        raise IncompatibleCheckpointError("\n".join(lines))
+    return state
+
+
+def _assign(model: nn.Module, state: dict, wise_ft: Optional[float], clip_state: Optional[dict]) -> None:
+    """Copy ``state`` into ``model`` (in its dtype); with WiSE-FT, blend with ``clip_state``."""
+    current = model.state_dict()
     merged = {}
     for key, value in state.items():
         value = value.to(dtype=current[key].dtype)
         if wise_ft is not None and not NOT_BLENDED.search(key) and current[key].is_floating_point():
-            value = (1.0 - wise_ft) * current[key].to(value.device) + wise_ft * value
+            clip = clip_state[key].to(device=value.device, dtype=value.dtype)
+            value = (1.0 - wise_ft) * clip + wise_ft * value
         merged[key] = value
     model.load_state_dict(merged, strict=False)
-    model._loaded_checkpoint = name
+
+
+def _check_wise_ft(wise_ft: Optional[float]) -> None:
+    if wise_ft is not None and not 0.0 <= wise_ft <= 1.0:
+        raise ValueError(f"wise_ft must lie in [0, 1], got {wise_ft}")
+
+
+def _require_clip_weights(spec: ModelSpec, why: str) -> None:
+    """The one rule for missing CLIP weights: an error naming them and the fix."""
+    fix = "pass spec=spec.replace(pretrained=PATH) (command line: model.pretrained=PATH) to point at a copy"
+    if spec.pretrained is None:
+        raise MissingClipWeightsError(f"{why}, but the model spec names none (pretrained=None): {fix}")
+    if looks_like_path(spec.pretrained) and not os.path.isfile(spec.pretrained):
+        raise MissingClipWeightsError(f"{why}, and {spec.pretrained} does not exist: {fix}")
+
+
+def load_checkpoint(
+    model: nn.Module,
+    path_or_state: Union[str, Path, dict],
+    wise_ft: Optional[float] = None,
+    trust_pickle: bool = False,
+) -> dict:
+    """Load this project's checkpoint or a reference release ``.pth`` into ``model``.
+
+    ``wise_ft=a`` blends instead: every parameter becomes (1 - a) * CLIP + a * fine-tuned, except
+    the TC bias tables, the prompt vectors and the VP layer, which keep their fine-tuned values
+    (WiSE-FT, Wortsman et al. 2022). The CLIP side is rebuilt from ``model.spec`` (the CLIP
+    weights the model was built from), whatever the model holds now. A reference file lacks
+    the token embedding: the model keeps its own, so build it from CLIP. Nothing is loaded
+    unless every key fits. Returns the checkpoint's other entries (epoch, ...).
+    """
+    _check_wise_ft(wise_ft)
+    name = str(path_or_state) if not isinstance(path_or_state, dict) else "<state dict>"
+    payload = path_or_state if isinstance(path_or_state, dict) else read_checkpoint(path_or_state, trust_pickle)
+    state = _fitted(model, _state_dict(payload, name), name)
+    clip_state = None
+    if wise_ft is not None:
+        spec = getattr(model, "spec", None)
+        if spec is None:
+            raise MissingModelSpecError("WiSE-FT blends with the CLIP weights the model was built from, and this model "
+                                        "does not say which (no model.spec): build it with tcclip.build_model")
+        _require_clip_weights(spec, "WiSE-FT blends with the CLIP weights the model was built from")
+        clip_state = instantiate(spec, model.classnames).state_dict()
+    _assign(model, state, wise_ft, clip_state)
     return {k: v for k, v in payload.items() if k != "model"} if isinstance(payload, dict) else {}
 
 
-def model_from_checkpoint(
+def load_model(
     path: Union[str, Path],
-    classnames: Optional[list[str]] = None,
-    pretrained: Optional[str] = "unchanged",
+    classnames: Optional[Sequence[str]] = None,
+    *,
+    spec: Optional[ModelSpec] = None,
+    wise_ft: Optional[float] = None,
     trust_pickle: bool = False,
 ) -> nn.Module:
-    """Rebuild the model a checkpoint of this project was trained as, and load it.
+    """The model a checkpoint holds, rebuilt and loaded: this project's files and the reference's.
 
-    ``classnames`` replaces the stored class list (e.g. zero-shot on another dataset). The CLIP
-    weights the model is first built from are those recorded in the file (``pretrained``
-    overrides them; None skips them, which is fine since the checkpoint holds every weight).
-    Reference-release files carry no build arguments: build with `build_model` and call
-    `load_checkpoint` instead.
+    Which model: the `ModelSpec` the file records (this project's files). A reference-release
+    file records none; ``spec`` says what to build (:class:`MissingModelSpecError` without it).
+    Given for a file that records one, ``spec`` must describe the same model
+    (:class:`ModelSpecMismatchError` names the differences) and may change only ``pretrained``,
+    i.e. where the CLIP weights are now. Which classes: ``classnames``, else the file's.
+
+    Missing CLIP weights, one rule: this project's files hold every weight, so plain loading
+    never reads (or downloads) the CLIP weights the spec names, and builds the model in the
+    precision it was saved in. Two cases need those weights: WiSE-FT (``wise_ft=a`` blends with
+    them, see `load_checkpoint`) and reference-release files (they lack the token embedding).
+    There, weights that are not where the spec says are a :class:`MissingClipWeightsError`
+    naming the file and the fix.
     """
-    from .models import build_model
-    from .models.backbone import silence_random_init_notice
-
+    _check_wise_ft(wise_ft)
     payload = read_checkpoint(path, trust_pickle)
-    args = payload.get("build_args") if isinstance(payload, dict) else None
-    if not args:
-        raise CheckpointError(
-            f"{path} does not record how its model was built (a reference-release file?): use "
-            "tcclip.build_model(...) with the matching options, then tcclip.load_checkpoint(model, path)."
-        )
-    names = classnames or payload.get("classnames")
-    weights = args["pretrained"] if pretrained == "unchanged" else pretrained
-    if weights is not None and weights != "openai" and os.sep in str(weights) and not os.path.isfile(weights):
-        weights = None  # the CLIP file it started from is gone; the checkpoint holds every weight
-    with silence_random_init_notice():  # the checkpoint below sets every weight
-        model = build_model(args["name"], names, clip=args["clip"], pretrained=weights, num_frames=args["num_frames"],
-                            **args["options"])
-    model.to(payload["model"]["logit_scale"].dtype)  # in the precision it was saved in
-    load_checkpoint(model, payload)
-    model._loaded_checkpoint = str(path)
+    recorded = read_model_spec(payload)
+    if recorded is None and spec is None:
+        raise MissingModelSpecError(
+            f"{path} does not record which model it holds (a reference-release file?): pass "
+            "spec=tcclip.ModelSpec('tc_clip', clip=..., pretrained=..., num_frames=...) with the options it was trained with")
+    if recorded is not None and spec is not None and recorded.differences(spec):
+        shown = ", ".join(f"{k}: file {a!r} vs asked {b!r}" for k, (a, b) in recorded.differences(spec).items())
+        raise ModelSpecMismatchError(f"{path} holds another model than the spec asks for ({shown}); "
+                                     "leave spec out to load the model the file records")
+    spec = spec or recorded
+    names = list(classnames) if classnames else list(payload.get("classnames") or [])
+    if not names:
+        raise MissingClassnamesError(f"{path} stores no class names: pass classnames=[...]")
+    needs_clip = wise_ft is not None or recorded is None
+    if wise_ft is not None:
+        _require_clip_weights(spec, f"WiSE-FT blends {path} with the CLIP weights it was trained from")
+    elif recorded is None:
+        _require_clip_weights(spec, f"{path} lacks the token embedding, which comes from the CLIP weights")
+    with silence_random_init_notice():  # every weight is set below; the notice would mislead
+        model = instantiate(spec, names, load_weights=needs_clip)
+    if recorded is not None:
+        model.to(_state_dict(payload, str(path))["logit_scale"].dtype)  # in the precision it was saved in
+    state = _fitted(model, _state_dict(payload, str(path)), str(path))
+    _assign(model, state, wise_ft, model.state_dict() if wise_ft is not None else None)
     return model

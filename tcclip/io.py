@@ -21,7 +21,7 @@ from typing import IO, Any, Callable, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_torch_save",
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_torch_save", "atomic_copy",
            "remove_stale_temporaries"]
 
 TEMP_SUFFIX = ".tmp"
@@ -99,3 +99,17 @@ def remove_stale_temporaries(folder: PathLike, older_than_s: float = 0.0) -> lis
             except FileNotFoundError:  # removed by its writer in the meantime
                 continue
     return removed
+
+
+def atomic_copy(src: PathLike, dst: PathLike) -> Path:
+    """Make ``dst`` a copy of ``src`` atomically: a hard link when the file system allows (no data
+    is copied; a later atomic replace of ``src`` leaves ``dst`` holding the old contents), else a copy."""
+    import shutil
+
+    with atomic_path(dst) as tmp:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copy2(src, tmp)
+    return Path(dst)

@@ -26,7 +26,7 @@ __all__ = ["model_input_size", "load_clip_views", "predict_videos", "format_tabl
 
 def model_input_size(model: nn.Module) -> tuple[int, int]:
     """(frames, image size) the model was built for, read off the model itself."""
-    frames = int(getattr(model, "build_args", {}).get("num_frames") or getattr(model, "num_frames"))
+    frames = int(model.num_frames)
     visual = model.visual
     patch = visual.conv1.kernel_size[0]
     side = math.isqrt(visual.positional_embedding.shape[0] - 1)

@@ -237,7 +237,7 @@ def test_bad_inputs_are_clear_errors(tiny_clip_path, classnames):
         model(torch.randn(3, 64, 64))
     with pytest.raises(ValueError, match="patch size"):
         model(torch.randn(1, 2, 3, 60, 60))
-    with pytest.raises(TypeError, match="unknown option"):
+    with pytest.raises(ValueError, match="unknown option"):
         tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=None, num_kontext=3)
     with pytest.raises(ValueError, match="unknown model"):
         tcclip.build_model("xclip", classnames, clip="TC-Tiny", pretrained=None)

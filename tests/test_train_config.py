@@ -159,3 +159,44 @@ def test_zero_shot_targets_pick_the_k600_variant():
     sets = test_sets(cfg)
     assert [(t["key"], t["group"], t["subset"]) for t in sets] == [("k600/val/split1", "k600/val", "val"),
                                                                    ("k600/val/split2", "k600/val", "val")]
+
+
+@pytest.mark.parametrize("bad, key, says", [
+    ("protocol.epochs=abc", "protocol.epochs", "could not be converted to Integer"),
+    ("log.csv=maybe", "log.csv", "not a valid bool"),
+    ("train.max_steps=abc", "train.max_steps", "could not be converted to Integer"),
+    ("protocol.lr=fast", "protocol.lr", "could not be converted to Float"),
+    ("train.amp=fp8", "train.amp", "choose one of bf16, fp16, none"),
+    ("train.dtype=float16", "train.dtype", "choose one of float32, float64"),
+    ("data.label_source=gpt", "data.label_source", "choose one of names, llm"),
+    ("device=gpu", "device", "cuda:N"),
+    ("eval.wise_ft=1.5", "eval.wise_ft", r"out of range: it must be \[0, 1\]"),
+    ("protocol.epochs=0", "protocol.epochs", "out of range"),
+    ("model.options.merge=kmean", "merge", "must be one of 'bipartite'"),
+    ("model.options.num_context=abc", "num_context", "must be of type int"),
+    ("model.options.nmu_context=3", "nmu_context", "unknown option"),
+])
+def test_a_wrong_value_fails_at_composition_naming_the_key(bad, key, says):
+    """Typed schema + one validation pass: nothing wrong reaches training (issue 12)."""
+    with pytest.raises(ValueError, match=rf"{key}.*{says}|{says}.*{key}"):
+        compose_config([bad])
+
+
+def test_the_schema_holds_every_key_of_every_file():
+    """Each group file composes against RunConfig (a key missing from the schema would fail here)."""
+    from tcclip.train.config import RunConfig
+
+    for protocol in RECIPES:
+        for profile in ("full", "tiny"):
+            cfg = compose_config([f"protocol={protocol}", "preset=gpu24gb"], profile=profile)
+            assert OmegaConfType(cfg) is RunConfig
+    for data in list_choices("data"):
+        compose_config([f"data={data}"])
+    cfg = compose_config(["protocol=zero_shot"])
+    assert isinstance(cfg.protocol.lr, float) and isinstance(cfg.protocol.epochs, int)
+
+
+def OmegaConfType(cfg):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.get_type(cfg)

@@ -5,9 +5,9 @@
 
 Without ``--checkpoint`` the model is the profile's (``tcclip.world.assets.build_profile_model``:
 in the tiny profile, TC-Tiny with its mini-pretrained weights). A checkpoint of this project
-rebuilds its own model (``tcclip.model_from_checkpoint``); a reference-release ``.pth``
-carries no build arguments, so ``--model``/``--clip``/``--frames`` say what to build before
-``tcclip.load_checkpoint``. A video that cannot be read is reported on its own line; the
+rebuilds its own model (``tcclip.load_model``); a reference-release ``.pth`` records no
+model, so ``--model``/``--clip``/``--pretrained``/``--frames`` say what to build (a
+``tcclip.ModelSpec``). A video that cannot be read is reported on its own line; the
 others are still predicted and the exit status is non-zero.
 """
 from __future__ import annotations
@@ -40,11 +40,7 @@ def _classnames_from_args(args: argparse.Namespace) -> Optional[list[str]]:
 
 
 def _load_model(args: argparse.Namespace, classnames: Optional[list[str]]) -> nn.Module:
-    from tcclip.checkpoint import (
-        CheckpointError,
-        load_checkpoint,
-        model_from_checkpoint,
-    )
+    from tcclip.checkpoint import MissingModelSpecError, load_model
 
     if args.checkpoint is None:
         if classnames is None:
@@ -53,24 +49,21 @@ def _load_model(args: argparse.Namespace, classnames: Optional[list[str]]) -> nn
 
         return build_profile_model(args.model, classnames)
     try:
-        return model_from_checkpoint(args.checkpoint, classnames=classnames, trust_pickle=args.trust_pickle)
-    except CheckpointError as error:
-        if "does not record how its model was built" not in str(error):
-            raise
+        return load_model(args.checkpoint, classnames, trust_pickle=args.trust_pickle)
+    except MissingModelSpecError:
+        pass
     # A reference-release file: build what the options describe, then load into it.
     if classnames is None:
         raise ValueError(f"{args.checkpoint} stores no class names: pass --classes or --labels")
-    from tcclip.models import build_model
+    from tcclip.models import ModelSpec
     from tcclip.world.assets import clip_weights
     from tcclip.world.profile import get_profile
 
     profile = get_profile()
     clip = args.clip or profile.clip_model
     pretrained = args.pretrained if args.pretrained is not None else (clip_weights(profile) if clip == profile.clip_model else "openai")
-    frames = args.frames or profile.num_frames
-    model = build_model(args.model, classnames, clip=clip, pretrained=pretrained, num_frames=frames)
-    load_checkpoint(model, args.checkpoint, trust_pickle=args.trust_pickle)
-    return model
+    spec = ModelSpec(args.model, clip, pretrained, args.frames or profile.num_frames)
+    return load_model(args.checkpoint, classnames, spec=spec, trust_pickle=args.trust_pickle)
 
 
 def build_parser() -> argparse.ArgumentParser:

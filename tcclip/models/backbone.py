@@ -23,11 +23,16 @@ def register_tiny_configs() -> None:
     open_clip.add_model_config(str(resources.files("tcclip") / "model_configs"))
 
 
+def looks_like_path(pretrained: str) -> bool:
+    """A weights file (present or not) rather than an open_clip tag."""
+    return os.path.isfile(pretrained) or os.sep in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+
+
 def uses_quick_gelu(clip: str, pretrained: Optional[str]) -> bool:
-    """OpenAI's weights (and weight files in their layout) were trained with QuickGELU."""
+    """OpenAI's weights (and weight files in their layout, present or not) were trained with QuickGELU."""
     import open_clip
 
-    if pretrained and not os.path.isfile(pretrained):
+    if pretrained and not looks_like_path(pretrained):
         return bool(open_clip.get_pretrained_cfg(clip, pretrained).get("quick_gelu", False))
     return True
 
@@ -56,26 +61,29 @@ def silence_random_init_notice() -> Iterator[None]:
         root.removeFilter(_not_the_random_init_notice)
 
 
-def load_clip(clip: str = "ViT-B-16", pretrained: Optional[str] = "openai") -> tuple[nn.Module, object]:
+def load_clip(clip: str = "ViT-B-16", pretrained: Optional[str] = "openai",
+              load_weights: bool = True) -> tuple[nn.Module, object]:
     """An open_clip CLIP model and its tokenizer.
 
     ``pretrained``: "openai" or any open_clip tag for ``clip`` (downloaded by open_clip), a path
     to a weights file in open_clip / OpenAI state-dict layout, or None for random weights (open_clip
     then logs that the model is initialized randomly, unless inside `silence_random_init_notice`).
+    ``load_weights=False`` builds the architecture ``pretrained`` implies (its activation)
+    with random weights, reading and downloading nothing.
     """
     import open_clip
 
     register_tiny_configs()
     if clip not in open_clip.list_models():
         raise ValueError(f"unknown CLIP model {clip!r}; open_clip knows e.g. ViT-B-16, ViT-B-32, ViT-L-14, TC-Tiny")
-    if pretrained is not None and not os.path.isfile(pretrained):
+    if load_weights and pretrained is not None and not os.path.isfile(pretrained):
         tags = open_clip.list_pretrained_tags_by_model(clip)
         if pretrained not in tags:
-            looks_like_path = os.sep in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
-            hint = "no such file" if looks_like_path else f"known tags for {clip}: {tags}"
+            hint = "no such file" if looks_like_path(pretrained) else f"known tags for {clip}: {tags}"
             raise ValueError(f"pretrained={pretrained!r}: {hint}")
     model = open_clip.create_model(
-        clip, pretrained=pretrained, force_quick_gelu=uses_quick_gelu(clip, pretrained), load_weights=pretrained is not None
+        clip, pretrained=pretrained if load_weights else None, force_quick_gelu=uses_quick_gelu(clip, pretrained),
+        load_weights=load_weights and pretrained is not None,
     )
     tokenizer = open_clip.get_tokenizer(clip)
     return model.float().eval(), tokenizer

@@ -27,6 +27,9 @@ class ModelOutput:
 class VideoCLIP(nn.Module):
     """CLIP, ViFi-CLIP and TC-CLIP in one module; `tcclip.build_model` picks the switches."""
 
+    #: The `tcclip.ModelSpec` the model was built from (set by `build_model`; None when built by hand).
+    spec = None
+
     def __init__(
         self,
         clip_model: nn.Module,

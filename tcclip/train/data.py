@@ -83,9 +83,13 @@ def collate_videos(items: list[dict]) -> dict:
 
 def train_loader(dataset: Dataset, info: DistInfo, batch: int, seed: int, epoch: int, skip_batches: int,
                  workers: int) -> DataLoader:
+    from .interrupt import ignore_interrupts
+
     sampler = KeyedSampler(dataset, info, seed, epoch, skip=skip_batches * batch)
+    # Ctrl-C reaches every process of the terminal's group: workers ignore it and the loop decides
     return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate_videos,
-                      drop_last=True, persistent_workers=False, pin_memory=info.device.type == "cuda")
+                      drop_last=True, persistent_workers=False, pin_memory=info.device.type == "cuda",
+                      worker_init_fn=ignore_interrupts if workers > 0 else None)
 
 
 def eval_indices(n: int, info: DistInfo) -> list[int]:

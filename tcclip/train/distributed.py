@@ -37,7 +37,7 @@ def _resolve_device(name: str, local_rank: int) -> torch.device:
     if name == "cuda":
         name = f"cuda:{local_rank}"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={name} was asked for but no GPU is visible; use device=cpu")
+        raise ValueError(f"device={name} was asked for but no GPU is visible; use device=cpu")
     return torch.device(name)
 
 

@@ -1,4 +1,12 @@
-"""The training loop: accumulation, AMP, DDP, exact resume, checkpoints and logging.
+"""The training loop, split the way open_clip's and the reference's are.
+
+    setup             -> a TrainingRun: TrainParts (model, optimizer, scheduler, scaler, mixup,
+                         precision), the schedule, the state (restored on resume), the logger
+    train_step        one optimizer step; the book calls it too
+    train_epoch       the steps of one epoch (resumable mid-epoch), stopping on request
+    finish_epoch      validation, best.pt, last.pt
+    write_checkpoint  last.pt / best.pt, everything an exact resume needs
+    train             all of the above in order, and what each kind of stop leaves behind
 
 Exactness of resume: the batch order is DistributedSampler's (seed + epoch); each sample is
 drawn under its own seed (see ``data.py``); before every micro-batch torch's and numpy's
@@ -6,52 +14,176 @@ global RNGs are re-seeded from (seed, step, micro-batch), which fixes mixup / cu
 draws from numpy) and anything random in the model. A resumed run skips the batches already
 seen and restores optimizer, scheduler, scaler and RNG states, so it computes the same losses
 as an uninterrupted run.
+
+Stops: ``train.max_steps`` saves ``last.pt`` and returns ``finished=False``. Ctrl-C or SIGTERM
+lets the current step finish, saves ``last.pt`` and raises :class:`TrainingInterrupted` (the
+command line exits 130). A NaN or infinite loss raises :class:`NonFiniteLossError` before the
+weights change and leaves ``last.pt`` as it was. Too many unreadable videos
+(``TooManyCorruptVideosError``) saves ``last.pt`` first (under DDP: when rank 0 meets the limit).
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
 import math
-import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from ..checkpoint import read_checkpoint, save_checkpoint
+from ..checkpoint import save_checkpoint
+from ..data.datasets import TooManyCorruptVideosError
+from ..io import remove_stale_temporaries
 from ..loss import video_text_loss
 from .config import effective_batch
 from .data import SeededDataset, sample_seed, train_loader
-from .distributed import DistInfo, all_reduce_sum, barrier
-from .evaluate import autocast_context, evaluate
+from .distributed import DistInfo, all_gather_objects, all_reduce_sum, barrier
+from .evaluate import evaluate
+from .interrupt import StopRequest
 from .optim import build_optimizer, build_scheduler
+from .precision import Precision, autocast, resolve_precision
+from .resume import (TrainState, keep_previous, read_resume_checkpoint, resolve_resume, restore_training, rng_state,
+                     set_rng_state)
+from .run_log import RunLogger
 
 log = logging.getLogger("tcclip.train")
 
-__all__ = ["NonFiniteLossError", "TrainState", "train", "rng_state", "set_rng_state", "resolve_resume"]
-
-
-#: Parameters that the models never train (see where they are frozen in ``train``).
+__all__ = ["NonFiniteLossError", "TrainingInterrupted", "TrainState", "Schedule", "TrainParts", "StepResult",
+           "TrainingRun", "plan_schedule", "setup", "train_step", "train_epoch", "finish_epoch", "write_checkpoint",
+           "train", "rng_state", "set_rng_state", "resolve_resume"]
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or inf; the last good checkpoint was left as it was."""
+    """The loss became NaN or inf; the optimizer step was not taken, the last good checkpoint was left as it was."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C or SIGTERM after saving ``checkpoint``; rerunning the command resumes."""
+
+    def __init__(self, message: str, checkpoint: Path, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.checkpoint, self.exit_code = checkpoint, exit_code
+
+
+# ----------------------------------------------------------------------------------------
+# one step
+# ----------------------------------------------------------------------------------------
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "module", model)  # DistributedDataParallel
+    return getattr(model, "_orig_mod", model)  # torch.compile
 
 
 @dataclass
-class TrainState:
-    step: int = 0  # optimizer steps done
-    epochs_done: int = 0  # epochs finished (trained and validated)
-    best_metric: float = -math.inf
-    best_epoch: int = -1
-    skipped_videos: int = 0
+class TrainParts:
+    """What one optimizer step needs. ``setup`` builds it from a config; the book builds one by hand:
 
+        parts = TrainParts(model, build_optimizer(model, lr=1e-4))
+        result = train_step(parts, [{"video": video, "label": labels}])
+    """
+
+    model: nn.Module  # what the forward pass runs (DDP / compiled wrapper, or the model itself)
+    optimizer: torch.optim.Optimizer
+    scheduler: Optional[Any] = None  # stepped after every optimizer step
+    scaler: Optional[torch.amp.GradScaler] = None  # None: made from the precision (enabled for fp16)
+    precision: Precision = Precision()
+    mixup: Optional[Callable] = None  # (video, label) -> (video, soft targets)
+    label_smoothing: float = 0.1
+    clip_grad: Optional[float] = None
+    info: DistInfo = DistInfo()
+
+    def __post_init__(self) -> None:
+        if self.scaler is None:
+            self.scaler = torch.amp.GradScaler(self.info.device.type, enabled=self.precision.needs_grad_scaler)
+
+    @property
+    def base(self) -> nn.Module:
+        """The model itself, without DDP / compile wrappers (checkpoints, clipping, evaluation)."""
+        return _unwrap(self.model)
+
+
+@dataclass
+class StepResult:
+    loss: float  # mean over micro-batches (and processes)
+    lr: float  # the base learning rate the step used
+    clips: int  # clips this process trained on
+    skipped: int  # unreadable videos replaced in these batches
+    seconds: float
+
+
+def _seed_micro_batch(seed: int, step: int, micro: int, rank: int) -> None:
+    """Mixup / cutmix (numpy) and anything random in the model (torch) repeat exactly on resume."""
+    micro_seed = sample_seed(seed, 7, step, micro, rank)
+    torch.manual_seed(micro_seed)
+    np.random.seed(micro_seed % 2**32)
+
+
+def train_step(parts: TrainParts, micro_batches: Iterable[dict], accumulation: Optional[int] = None, *,
+               seed: int = 0, step: int = 0) -> StepResult:
+    """One optimizer step over ``accumulation`` micro-batches (default: all of ``micro_batches``).
+
+    Each micro-batch (a dict with "video" [B, T, 3, H, W] and "label" [B]): seeded from (seed,
+    step, micro-batch, rank), mixed, run under autocast, its loss / accumulation back-propagated
+    (DDP synchronises gradients on the last one only). Then a NaN / inf mean loss raises
+    :class:`NonFiniteLossError` before the weights change; otherwise gradients are unscaled and
+    clipped (``clip_grad``), the optimizer steps through the grad scaler, the scheduler steps.
+    """
+    if accumulation is None:
+        micro_batches = list(micro_batches)
+        accumulation = len(micro_batches)
+    started, info, precision = time.perf_counter(), parts.info, parts.precision
+    batches = iter(micro_batches)
+    loss_sum = torch.zeros((), dtype=torch.float64)
+    clips = skipped = 0
+    for micro in range(accumulation):
+        batch = next(batches)
+        _seed_micro_batch(seed, step, micro, info.rank)
+        video = batch["video"].to(device=info.device, dtype=precision.dtype, non_blocking=True)
+        target = batch["label"].to(info.device)
+        if parts.mixup is not None:
+            video, target = parts.mixup(video, target)
+            target = target.to(precision.dtype)
+        last = micro == accumulation - 1
+        with contextlib.nullcontext() if last or not info.enabled else parts.model.no_sync():
+            with autocast(info.device, precision.amp):
+                logits = parts.model(video)
+            loss = video_text_loss(logits, target, parts.label_smoothing)
+            parts.scaler.scale(loss / accumulation).backward()
+        loss_sum += loss.detach().to("cpu", torch.float64)
+        clips += video.shape[0]
+        skipped += int(batch["skipped"].sum()) if "skipped" in batch else 0
+    mean_loss = float(all_reduce_sum(loss_sum / accumulation, info)) / info.world_size
+    if not math.isfinite(mean_loss):
+        parts.optimizer.zero_grad(set_to_none=True)
+        raise NonFiniteLossError(f"the loss became {mean_loss} at step {step}; the optimizer step was not taken")
+    lr = _base_lr(parts.optimizer)
+    if parts.clip_grad:
+        parts.scaler.unscale_(parts.optimizer)
+        nn.utils.clip_grad_norm_(parts.base.parameters(), float(parts.clip_grad))
+    parts.scaler.step(parts.optimizer)
+    parts.scaler.update()
+    parts.optimizer.zero_grad(set_to_none=True)
+    if parts.scheduler is not None:
+        parts.scheduler.step()
+    return StepResult(mean_loss, lr, clips, skipped, time.perf_counter() - started)
+
+
+def _base_lr(optimizer: torch.optim.Optimizer) -> float:
+    """The lr of the non-prompt groups (the recipe's lr), for logging."""
+    for group in optimizer.param_groups:
+        if group.get("lr_scale", 1.0) == 1.0:
+            return float(group["lr"])
+    return float(optimizer.param_groups[0]["lr"]) / float(optimizer.param_groups[0].get("lr_scale", 1.0))
+
+
+# ----------------------------------------------------------------------------------------
+# set-up
+# ----------------------------------------------------------------------------------------
 
 @dataclass
 class Schedule:
@@ -65,105 +197,6 @@ class Schedule:
     @property
     def effective_batch(self) -> int:
         return self.batch_per_gpu * self.world_size * self.accumulation
-
-
-def rng_state() -> dict:
-    """Global RNG states as tensors/ints (loadable with torch.load(weights_only=True))."""
-    np_state = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
-             "numpy_pos": int(np_state[2]), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def resolve_resume(cfg: DictConfig, output: Path) -> Optional[Path]:
-    """--resume PATH, or output/last.pt when resume=auto and it exists, or None."""
-    value = str(cfg.resume) if cfg.resume is not None else "none"
-    if value in ("none", "false", "False", ""):
-        return None
-    if value == "auto":
-        last = output / "last.pt"
-        return last if last.is_file() else None
-    path = Path(value)
-    if not path.is_file():
-        raise FileNotFoundError(f"resume checkpoint {path} does not exist (resume=auto picks {output / 'last.pt'})")
-    return path
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
-
-
-class _Logger:
-    """Per-step rows to console, CSV and TensorBoard (and W&B if installed and enabled); rank 0 only."""
-
-    def __init__(self, cfg: DictConfig, output: Path, info: DistInfo) -> None:
-        self.active = info.is_main
-        self.every = max(1, int(cfg.log.every))
-        self.csv_path = output / "train_log.csv" if cfg.log.csv else None
-        self.tb = None
-        self.wandb = None
-        if not self.active:
-            return
-        if cfg.log.tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.tb = SummaryWriter(str(output / "tensorboard"))
-            except ImportError:
-                log.warning("tensorboard is not installed: pip install tensorboard (or log.tensorboard=false)")
-        if cfg.log.wandb:
-            try:
-                import wandb
-            except ImportError:
-                log.warning("log.wandb=true but wandb is not installed (pip install wandb); W&B logging is off")
-            else:
-                self.wandb = wandb.init(project=str(cfg.log.wandb_project), dir=str(output),
-                                        config=OmegaConf.to_container(cfg, resolve=True))
-
-    def row(self, row: dict, console: bool) -> None:
-        if not self.active:
-            return
-        if self.csv_path is not None:
-            new = not self.csv_path.is_file()
-            with self.csv_path.open("a", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(row))
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
-        if self.tb is not None:
-            for key, value in row.items():
-                if key not in ("step", "epoch") and isinstance(value, (int, float)):
-                    self.tb.add_scalar(f"train/{key}", value, row["step"])
-        if self.wandb is not None:
-            self.wandb.log(row, step=row["step"])
-        if console:
-            mem = f" mem {row['gpu_mem_gb']:.1f}GB" if row.get("gpu_mem_gb") else ""
-            log.info("epoch %d step %d loss %.4f lr %.3g %.1f clips/s%s", row["epoch"], row["step"], row["loss"],
-                     row["lr"], row["clips_per_s"], mem)
-
-    def scalar(self, name: str, value: float, step: int) -> None:
-        if self.active and self.tb is not None:
-            self.tb.add_scalar(name, value, step)
-        if self.active and self.wandb is not None:
-            self.wandb.log({name: value}, step=step)
-
-    def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
-        if self.wandb is not None:
-            self.wandb.finish()
 
 
 def plan_schedule(cfg: DictConfig, train_len: int, info: DistInfo) -> Schedule:
@@ -183,231 +216,255 @@ def plan_schedule(cfg: DictConfig, train_len: int, info: DistInfo) -> Schedule:
                     world_size=info.world_size)
 
 
-def _restore(path: Path, sched: Schedule, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler,
-             scaler: torch.amp.GradScaler, info: DistInfo) -> tuple[TrainState, list[dict], list[dict]]:
-    """Load a checkpoint to continue exactly: weights, optimizer, schedule, scaler, RNG; returns state and logs."""
-    payload = read_checkpoint(path)
-    saved = payload.get("schedule", {})
-    for key in ("accumulation", "steps_per_epoch", "world_size", "batch_per_gpu"):
-        if saved and saved.get(key) != getattr(sched, key):
-            raise ValueError(f"cannot resume {path} exactly: it was trained with {key}={saved.get(key)}, "
-                             f"this run has {getattr(sched, key)}; use the same world size and batch settings "
-                             "(or resume=none to start over)")
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    scheduler.load_state_dict(payload["scheduler"])
-    if payload.get("scaler"):
-        scaler.load_state_dict(payload["scaler"])
-    state = TrainState(**payload["train_state"])
-    if not info.is_main:
-        state.skipped_videos = 0  # the saved count is the total over ranks; rank 0 carries it
-    rng = payload["rng"]
-    set_rng_state(rng[min(info.rank, len(rng) - 1)] if isinstance(rng, list) else rng)
-    if info.is_main:
-        log.info("resumed from %s at step %d (epoch %d)", path, state.step, state.epochs_done)
-    return state, list(payload.get("history", [])), list(payload.get("validations", []))
+@dataclass
+class TrainingRun:
+    """Everything ``train`` sets up once and its parts share."""
 
+    cfg: DictConfig
+    parts: TrainParts
+    schedule: Schedule
+    state: TrainState
+    logger: RunLogger
+    data: SeededDataset
+    output: Path
+    history: list[dict] = field(default_factory=list)  # per step: step, loss, lr
+    validations: list[dict] = field(default_factory=list)  # per validated epoch
+    steps_this_run: int = 0
+    last_saved_step: Optional[int] = None  # the step of this process's latest last.pt
+    on_step: Optional[Callable[[dict], None]] = None
+
+    @property
+    def info(self) -> DistInfo:
+        return self.parts.info
+
+
+def _build_parts(cfg: DictConfig, model: nn.Module, schedule: Schedule, precision: Precision,
+                 info: DistInfo) -> TrainParts:
+    """Optimizer (the paper's groups), warm-up + cosine schedule, grad scaler, mixup / cutmix."""
+    t = cfg.train
+    lr = float(cfg.protocol.lr)
+    optimizer = build_optimizer(model, lr, float(t.weight_decay), tuple(t.betas), float(t.eps), float(t.prompt_lr_mult))
+    scheduler = build_scheduler(optimizer, schedule.total_steps, schedule.warmup_steps, lr, float(cfg.protocol.min_lr))
+    mixup = None
+    if float(t.mixup) > 0 or float(t.cutmix) > 0:
+        if schedule.batch_per_gpu % 2:
+            raise ValueError(f"mixup/cutmix pair samples within a batch, so train.batch_per_gpu must be even "
+                             f"(got {schedule.batch_per_gpu}); or set train.mixup=0 train.cutmix=0")
+        from ..data import build_mixup
+
+        mixup = build_mixup(model.num_classes, float(t.mixup), float(t.cutmix), float(t.switch_prob),
+                            float(t.label_smoothing))
+    return TrainParts(model, optimizer, scheduler, None, precision, mixup, float(t.label_smoothing),
+                      float(t.clip_grad) if t.clip_grad else None, info)
+
+
+def _wrap(cfg: DictConfig, model: nn.Module, info: DistInfo) -> nn.Module:
+    if cfg.train.compile:
+        model = torch.compile(model)
+    if info.enabled:
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None,
+            find_unused_parameters=bool(cfg.train.find_unused_parameters))
+    return model
+
+
+def setup(cfg: DictConfig, model: nn.Module, train_set, info: DistInfo, output: Path,
+          on_step: Optional[Callable[[dict], None]] = None) -> TrainingRun:
+    """Model on its device and dtype, schedule, parts, the resumed state if any, the logger."""
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    if info.is_main:
+        for stale in remove_stale_temporaries(output):  # left by a process killed while writing
+            log.info("removed %s (an unfinished write of a stopped run)", stale)
+    barrier(info)
+    precision = resolve_precision(str(cfg.train.amp), str(cfg.train.dtype), info.device)
+    if cfg.train.deterministic:
+        torch.use_deterministic_algorithms(True)
+    model.to(device=info.device, dtype=precision.dtype)
+    if cfg.train.grad_checkpointing:
+        model.set_grad_checkpointing(True)
+    schedule = plan_schedule(cfg, len(train_set), info)
+    if info.is_main:
+        log.info("effective batch %d = %d per GPU x %d processes x %d accumulation steps (recipe total_batch %d); "
+                 "%d steps/epoch, %d steps, %d warm-up", schedule.effective_batch, schedule.batch_per_gpu,
+                 info.world_size, schedule.accumulation, cfg.protocol.total_batch, schedule.steps_per_epoch,
+                 schedule.total_steps, schedule.warmup_steps)
+    parts = _build_parts(cfg, model, schedule, precision, info)
+    state, history, validations = TrainState(), [], []
+    resume = resolve_resume(cfg, output)
+    if resume is not None:
+        path, payload = read_resume_checkpoint(resume, cfg, output)
+        state, history, validations = restore_training(payload, path, schedule, model, parts.optimizer,
+                                                       parts.scheduler, parts.scaler, info)
+    parts.model = _wrap(cfg, model, info)
+    logger = RunLogger(cfg, output, info, start_step=state.step)
+    data = SeededDataset(train_set, repeats=int(cfg.protocol.train_clips))
+    return TrainingRun(cfg, parts, schedule, state, logger, data, output, history, validations, on_step=on_step)
+
+
+# ----------------------------------------------------------------------------------------
+# epochs, validation, checkpoints
+# ----------------------------------------------------------------------------------------
+
+def _record(run: TrainingRun, epoch: int, result: StepResult, progress) -> None:
+    """Count the step and log it (CSV, TensorBoard, console, the on_step callback, the progress bar)."""
+    run.state.step += 1
+    run.steps_this_run += 1
+    run.state.skipped_videos += result.skipped
+    info = run.info
+    row = {"epoch": epoch, "step": run.state.step, "loss": result.loss, "lr": result.lr,
+           "clips_per_s": result.clips * info.world_size / result.seconds if result.seconds > 0 else 0.0,
+           "gpu_mem_gb": torch.cuda.max_memory_allocated(info.device) / 2**30 if info.device.type == "cuda" else 0.0}
+    run.history.append({"step": run.state.step, "loss": result.loss, "lr": result.lr})
+    run.logger.row(row, console=run.state.step % run.logger.every == 0)
+    if run.on_step is not None:
+        run.on_step(row)
+    if progress is not None:
+        progress.update(1)
+        progress.set_postfix(loss=f"{result.loss:.4f}")
+
+
+def train_epoch(run: TrainingRun, epoch: int, stop: StopRequest) -> Optional[str]:
+    """Train what is left of ``epoch``; returns why it stopped early ("max_steps", "signal") or None."""
+    cfg, schedule, state = run.cfg, run.schedule, run.state
+    done = state.step - epoch * schedule.steps_per_epoch
+    remaining = schedule.steps_per_epoch - done
+    loader = train_loader(run.data, run.info, schedule.batch_per_gpu, int(cfg.seed), epoch,
+                          done * schedule.accumulation, int(cfg.data.workers))
+    batches = iter(loader)
+    progress = None
+    if cfg.log.progress and run.info.is_main and remaining > 0:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=remaining, desc=f"epoch {epoch + 1}/{cfg.protocol.epochs}", leave=False)
+    try:
+        for _ in range(remaining):
+            if cfg.train.max_steps is not None and run.steps_this_run >= int(cfg.train.max_steps):
+                return "max_steps"
+            result = train_step(run.parts, batches, schedule.accumulation, seed=int(cfg.seed), step=state.step)
+            _record(run, epoch, result, progress)
+            if cfg.train.checkpoint_every and state.step % int(cfg.train.checkpoint_every) == 0:
+                write_checkpoint(run, "last.pt")
+            if stop.requested(run.info):
+                return "signal"
+    finally:
+        if progress is not None:
+            progress.close()
+    return None
+
+
+def finish_epoch(run: TrainingRun, val_set, epoch: int) -> None:
+    """Validate (every ``eval.every_epochs`` and after the last epoch), keep best.pt, write last.pt."""
+    cfg, state, info = run.cfg, run.state, run.info
+    every, last_epoch = int(cfg.eval.every_epochs), epoch + 1 == int(cfg.protocol.epochs)
+    val = {}
+    if val_set is not None and every > 0 and ((epoch + 1) % every == 0 or last_epoch):
+        model = run.parts.model.module if info.enabled else run.parts.model
+        val = evaluate(model, val_set, batch_size=int(cfg.eval.batch_size), device=info.device,
+                       amp=run.parts.precision.amp, workers=int(cfg.data.workers), info=info,
+                       dtype=run.parts.precision.dtype, progress=bool(cfg.log.progress), desc=f"val {epoch + 1}")
+        val = {"epoch": epoch, **val}
+        run.validations.append(val)
+        run.logger.scalar("val/top1", val["top1"], state.step)
+        skipped = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
+        if info.is_main:
+            log.info("epoch %d validation: top-1 %.2f top-5 %.2f (%d videos); %d training videos skipped so far",
+                     epoch, val["top1"], val["top5"], val["num_videos"], skipped)
+    state.epochs_done = epoch + 1
+    if val and val["top1"] > state.best_metric:
+        state.best_metric, state.best_epoch = float(val["top1"]), epoch
+        write_checkpoint(run, "best.pt")
+    write_checkpoint(run, "last.pt")
+
+
+def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Path:
+    """``<output>/<name>``: weights, optimizer, scheduler, scaler, state, every rank's RNG, logs, config.
+
+    Written atomically by rank 0. ``last.pt`` keeps its predecessor as ``last.prev.pt`` when it
+    holds an older step (a rewrite at the same step, e.g. at an epoch's end, keeps the older one).
+    ``collective=False`` (a stop on one rank, when the others cannot be waited for) saves this
+    rank's RNG and skip count only, and only on rank 0.
+    """
+    info, path = run.info, run.output / name
+    saved_state = asdict(run.state)
+    if collective:  # skipped videos are counted per rank: save the total (rank 0 carries it after a resume)
+        saved_state["skipped_videos"] = int(all_reduce_sum(torch.tensor([float(run.state.skipped_videos)]), info)[0])
+        rngs = all_gather_objects(rng_state(), info) if info.enabled else rng_state()
+    else:
+        rngs = rng_state()
+    if info.is_main:
+        if name == "last.pt" and run.last_saved_step != run.state.step:
+            keep_previous(path)
+        p = run.parts
+        save_checkpoint(path, p.base, optimizer=p.optimizer.state_dict(), scheduler=p.scheduler.state_dict(),
+                        scaler=p.scaler.state_dict(), train_state=saved_state, rng=rngs, schedule=asdict(run.schedule),
+                        history=run.history, validations=run.validations, epoch=run.state.epochs_done,
+                        step=run.state.step, max_accuracy=run.state.best_metric,
+                        config=OmegaConf.to_container(run.cfg, resolve=True))
+    if name == "last.pt":
+        run.last_saved_step = run.state.step
+    if collective:
+        barrier(info)
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# the whole run
+# ----------------------------------------------------------------------------------------
 
 def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo, output: Path,
           on_step: Optional[Callable[[dict], None]] = None) -> dict:
     """Train ``model`` on ``train_set`` under ``cfg``; validate on ``val_set`` after each epoch.
 
-    Writes ``output/last.pt`` (every epoch, every ``train.checkpoint_every`` steps and when
-    stopped by ``train.max_steps``) and ``output/best.pt`` (best validation top-1). Returns a
-    summary: schedule, per-step history (loss, lr), per-epoch validation, best, paths, whether
-    the run finished or was stopped.
+    Writes ``output/last.pt`` (every epoch, every ``train.checkpoint_every`` steps and at every
+    stop) and ``output/best.pt`` (best validation top-1). Returns a summary: schedule, per-step
+    history (loss, lr), per-epoch validation, best, paths, whether the run finished (False when
+    stopped by ``train.max_steps``). See the module docstring for the other stops.
     """
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    device = info.device
-    dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
-    amp = str(cfg.train.amp) if device.type == "cuda" or cfg.train.amp == "bf16" else "none"
-    if cfg.train.amp != amp:
-        log.info("train.amp=%s is not available on %s; training in full precision", cfg.train.amp, device)
-    if dtype == torch.float64:
-        amp = "none"
-    if cfg.train.deterministic:
-        torch.use_deterministic_algorithms(True)
-    model = model.to(device=device, dtype=dtype)
-    base = model
-    if cfg.train.grad_checkpointing:
-        base.set_grad_checkpointing(True)
-    sched = plan_schedule(cfg, len(train_set), info)
-    if info.is_main:
-        log.info("effective batch %d = %d per GPU x %d processes x %d accumulation steps (recipe total_batch %d); "
-                 "%d steps/epoch, %d steps, %d warm-up", sched.effective_batch, sched.batch_per_gpu, info.world_size,
-                 sched.accumulation, cfg.protocol.total_batch, sched.steps_per_epoch, sched.total_steps,
-                 sched.warmup_steps)
-    lr = float(cfg.protocol.lr)
-    optimizer = build_optimizer(base, lr, float(cfg.train.weight_decay), tuple(cfg.train.betas), float(cfg.train.eps),
-                                float(cfg.train.prompt_lr_mult))
-    scheduler = build_scheduler(optimizer, sched.total_steps, sched.warmup_steps, lr, float(cfg.protocol.min_lr))
-    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
-    state = TrainState()
-    history: list[dict] = []
-    validations: list[dict] = []
-
-    resume_path = resolve_resume(cfg, output)
-    if resume_path is not None:
-        state, history, validations = _restore(resume_path, sched, base, optimizer, scheduler, scaler, info)
-
-    if cfg.train.compile:
-        model = torch.compile(model)
-    if info.enabled:
-        model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=bool(cfg.train.find_unused_parameters))
-    mixup = None
-    if float(cfg.train.mixup) > 0 or float(cfg.train.cutmix) > 0:
-        if sched.batch_per_gpu % 2:
-            raise ValueError(f"mixup/cutmix pair samples within a batch, so train.batch_per_gpu must be even "
-                             f"(got {sched.batch_per_gpu}); or set train.mixup=0 train.cutmix=0")
-        from ..data import build_mixup
-
-        mixup = build_mixup(base.num_classes, float(cfg.train.mixup), float(cfg.train.cutmix),
-                            float(cfg.train.switch_prob), float(cfg.train.label_smoothing))
-    logger = _Logger(cfg, output, info)
-    seeded = SeededDataset(train_set, repeats=int(cfg.protocol.train_clips))
-    seed = int(cfg.seed)
-    max_steps = cfg.train.max_steps
-    steps_this_run = 0
-    stopped = False
-
-    def checkpoint(path: Path, extra: Optional[dict] = None) -> None:
-        rngs = _gather_rng(info)
-        # skipped videos are counted per rank: save the total (rank 0 carries it after a resume)
-        saved_state = asdict(state)
-        saved_state["skipped_videos"] = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
-        if info.is_main:
-            save_checkpoint(path, base, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            scaler=scaler.state_dict(), train_state=saved_state, rng=rngs,
-                            schedule=asdict(sched), history=history, validations=validations,
-                            epoch=state.epochs_done, step=state.step, max_accuracy=state.best_metric,
-                            config=OmegaConf.to_container(cfg, resolve=True), **(extra or {}))
-        barrier(info)
-
-    model.train()
-    for epoch in range(state.epochs_done, int(cfg.protocol.epochs)):
-        done_in_epoch = state.step - epoch * sched.steps_per_epoch
-        remaining = sched.steps_per_epoch - done_in_epoch
-        loader = train_loader(seeded, info, sched.batch_per_gpu, seed, epoch, done_in_epoch * sched.accumulation,
-                              int(cfg.data.workers))
-        iterator = iter(loader)
-        progress = None
-        if cfg.log.progress and info.is_main and remaining > 0:
-            from tqdm.auto import tqdm
-
-            progress = tqdm(total=remaining, desc=f"epoch {epoch + 1}/{cfg.protocol.epochs}", leave=False)
-        for _ in range(remaining):
-            if max_steps is not None and steps_this_run >= int(max_steps):
-                stopped = True
-                break
-            t0 = time.perf_counter()
-            loss_sum = torch.zeros((), dtype=torch.float64)
-            clips = 0
-            for micro in range(sched.accumulation):
-                batch = next(iterator)
-                step_seed = sample_seed(seed, 7, state.step, micro, info.rank)
-                torch.manual_seed(step_seed)
-                np.random.seed(step_seed % 2**32)
-                video = batch["video"].to(device=device, dtype=dtype, non_blocking=True)
-                target = batch["label"].to(device)
-                state.skipped_videos += int(batch["skipped"].sum())
-                if mixup is not None:
-                    video, target = mixup(video, target)
-                    target = target.to(dtype)
-                sync = micro == sched.accumulation - 1 or not info.enabled
-                ctx = model.no_sync() if not sync else contextlib.nullcontext()
-                with ctx:
-                    with autocast_context(device, amp):
-                        logits = model(video)
-                    loss = video_text_loss(logits, target, float(cfg.train.label_smoothing))
-                    scaler.scale(loss / sched.accumulation).backward()
-                loss_sum += loss.detach().to("cpu", torch.float64)
-                clips += video.shape[0]
-            mean_loss = float(all_reduce_sum(loss_sum / sched.accumulation, info)) / info.world_size
-            if not math.isfinite(mean_loss):
-                logger.close()
-                raise NonFiniteLossError(
-                    f"the loss became {mean_loss} at step {state.step} (epoch {epoch}); training stopped and the last "
-                    f"good checkpoint ({output / 'last.pt'}) was not overwritten. Try a lower protocol.lr, "
-                    "train.amp=bf16 instead of fp16, or train.clip_grad=1.0, then resume from it.")
-            if cfg.train.clip_grad:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(base.parameters(), float(cfg.train.clip_grad))
-            lr_now = _base_lr(optimizer)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            state.step += 1
-            steps_this_run += 1
-            dt = time.perf_counter() - t0
-            row = {"epoch": epoch, "step": state.step, "loss": mean_loss, "lr": lr_now,
-                   "clips_per_s": clips * info.world_size / dt if dt > 0 else 0.0,
-                   "gpu_mem_gb": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0.0}
-            history.append({"step": state.step, "loss": mean_loss, "lr": row["lr"]})
-            logger.row(row, console=state.step % logger.every == 0)
-            if on_step is not None:
-                on_step(row)
-            if progress is not None:
-                progress.update(1)
-                progress.set_postfix(loss=f"{mean_loss:.4f}")
-            if cfg.train.checkpoint_every and state.step % int(cfg.train.checkpoint_every) == 0:
-                checkpoint(output / "last.pt")
-        if progress is not None:
-            progress.close()
-        del iterator, loader
-        if stopped:
-            break
-        # validation and best-checkpoint tracking
-        skipped = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
-        val = {}
-        every = int(cfg.eval.every_epochs)
-        if val_set is not None and every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == cfg.protocol.epochs):
-            val = evaluate(model if not info.enabled else model.module, val_set, batch_size=int(cfg.eval.batch_size),
-                           device=device, amp=amp, workers=int(cfg.data.workers), info=info, dtype=dtype,
-                           progress=bool(cfg.log.progress), desc=f"val {epoch + 1}")
-            val = {"epoch": epoch, **val}
-            validations.append(val)
-            logger.scalar("val/top1", val["top1"], state.step)
-            if info.is_main:
-                log.info("epoch %d validation: top-1 %.2f top-5 %.2f (%d videos); %d training videos skipped so far",
-                         epoch, val["top1"], val["top5"], val["num_videos"], skipped)
-        state.epochs_done = epoch + 1
-        if val and val["top1"] > state.best_metric:
-            state.best_metric, state.best_epoch = float(val["top1"]), epoch
-            checkpoint(output / "best.pt")
-        checkpoint(output / "last.pt")
+    run = setup(cfg, model, train_set, info, output, on_step)
+    last, stopped = run.output / "last.pt", None
+    try:
+        with StopRequest() as stop:
+            for epoch in range(run.state.epochs_done, int(cfg.protocol.epochs)):
+                stopped = train_epoch(run, epoch, stop)
+                if stopped:
+                    break
+                finish_epoch(run, val_set, epoch)
+                if stop.requested(info):
+                    stopped = "signal"
+                    break
+    except NonFiniteLossError as err:
+        raise NonFiniteLossError(
+            f"{err}: training stopped and the last good checkpoint ({last}) was not overwritten. Try a lower "
+            "protocol.lr, train.amp=bf16 instead of fp16, or train.clip_grad=1.0, then resume from it.") from None
+    except TooManyCorruptVideosError:
+        write_checkpoint(run, "last.pt", collective=False)
+        log.error("stopped for unreadable videos; the %d steps so far are saved in %s", run.state.step, last)
+        raise
+    finally:
+        run.logger.close()
     if stopped:
-        checkpoint(output / "last.pt")
+        write_checkpoint(run, "last.pt")
+    if stopped == "signal":
+        message = (f"interrupted at step {run.state.step}; saved {last}. Run the same command again to resume from it "
+                   "(resume=auto), or pass resume=none to start over.")
         if info.is_main:
-            log.info("stopped after %d steps this run (train.max_steps); resume with the same command", steps_this_run)
-    logger.close()
+            log.warning("%s", message)
+        raise TrainingInterrupted(message, last, stop.exit_code)
+    if stopped == "max_steps" and info.is_main:
+        log.info("stopped after %d steps this run (train.max_steps); resume with the same command", run.steps_this_run)
+    return _summary(run, finished=stopped is None)
+
+
+def _summary(run: TrainingRun, finished: bool) -> dict:
+    state, info = run.state, run.info
     total_skipped = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
     if total_skipped and info.is_main:
         log.warning("%d unreadable training videos were skipped (replaced by others); run `python -m tcclip check`",
                     total_skipped)
-    best = output / "best.pt"
-    return {"schedule": asdict(sched), "history": history, "validations": validations, "finished": not stopped,
-            "steps": state.step, "best_top1": state.best_metric if state.best_epoch >= 0 else None,
-            "best_epoch": state.best_epoch, "skipped_videos": total_skipped, "last_checkpoint": str(output / "last.pt"),
+    best = run.output / "best.pt"
+    return {"schedule": asdict(run.schedule), "history": run.history, "validations": run.validations,
+            "finished": finished, "steps": state.step,
+            "best_top1": state.best_metric if state.best_epoch >= 0 else None, "best_epoch": state.best_epoch,
+            "skipped_videos": total_skipped, "last_checkpoint": str(run.output / "last.pt"),
             "best_checkpoint": str(best) if best.is_file() else None}
-
-
-def _base_lr(optimizer: torch.optim.Optimizer) -> float:
-    """The lr of the non-prompt groups (the recipe's lr), for logging."""
-    for group in optimizer.param_groups:
-        if group.get("lr_scale", 1.0) == 1.0:
-            return float(group["lr"])
-    return float(optimizer.param_groups[0]["lr"]) / float(optimizer.param_groups[0].get("lr_scale", 1.0))
-
-
-def _gather_rng(info: DistInfo) -> Any:
-    """Every rank's RNG states (rank 0 saves them); a list under DDP."""
-    state = rng_state()
-    if not info.enabled:
-        return state
-    from .distributed import all_gather_objects
-
-    return all_gather_objects(state, info)

@@ -11,6 +11,7 @@ from ..checkpoint import read_checkpoint
 from .data import build_video_dataset
 from .distributed import cleanup_distributed, init_distributed
 from .evaluate import evaluate
+from .precision import resolve_precision
 from .protocols import _metadata, _write_predictions, load_eval_model, run_tests, test_sets, test_views, write_results
 
 __all__ = ["evaluate_checkpoint"]
@@ -20,7 +21,11 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Optional[str], views: Optio
                         wise_ft: Optional[float] = None, list_file: Optional[str] = None,
                         video_root: Optional[str] = None, labels: Optional[str] = None, predictions: bool = False,
                         name: str = "eval", command: Optional[Sequence[str]] = None) -> dict:
-    """Evaluate and write ``<output>/<name>.json`` + ``.md`` (+ ``<name>_predictions.csv``)."""
+    """Evaluate and write ``<output>/<name>.json`` + ``.md`` (+ ``<name>_predictions.csv``).
+
+    The model is ``load_eval_model``'s: a checkpoint of this project is evaluated as the model it
+    records, and the results' "model" / "model_spec" say what was evaluated.
+    """
     started = time.time()
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
@@ -39,7 +44,8 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Optional[str], views: Optio
             classnames = probe.classnames
         model = load_eval_model(checkpoint, cfg, classnames, wise_ft=wise_ft).to(info.device)
         if dataset is not None:
-            res = evaluate(model, dataset, batch_size=int(cfg.eval.batch_size), device=info.device,
+            precision = resolve_precision(str(cfg.train.amp), next(model.parameters()).dtype, info.device)
+            res = evaluate(model, dataset, batch_size=int(cfg.eval.batch_size), device=info.device, amp=precision.amp,
                            workers=int(cfg.data.workers), info=info, return_predictions=predictions,
                            progress=bool(cfg.log.progress))
             for row in res.get("predictions", []):
@@ -52,7 +58,7 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Optional[str], views: Optio
         if checkpoint is not None:
             payload = read_checkpoint(checkpoint)
             results["checkpoint_epoch"] = payload.get("epoch") if isinstance(payload, dict) else None
-        results.update(_metadata(cfg, command, started))
+        results.update(_metadata(cfg, command, started, model.spec))
         if info.is_main:
             if predictions:
                 _write_predictions(tests, output, f"{name}_predictions.csv")

@@ -1,7 +1,6 @@
 """Multi-view evaluation: average the softmax probabilities over a video's views."""
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Optional
 
@@ -11,18 +10,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data import collate_videos
 from .distributed import DistInfo, all_gather_objects, all_reduce_sum
+from .precision import autocast
 
-__all__ = ["evaluate", "autocast_context", "harmonic_mean", "mean_std"]
-
-
-def autocast_context(device: torch.device, amp: str):
-    """torch.autocast for "bf16" / "fp16", a no-op for "none"."""
-    if amp == "none":
-        return contextlib.nullcontext()
-    if amp not in ("bf16", "fp16"):
-        raise ValueError(f"train.amp must be bf16, fp16 or none, got {amp!r}")
-    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+__all__ = ["evaluate", "harmonic_mean", "mean_std"]
 
 
 @torch.no_grad()
@@ -31,7 +21,7 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
              return_predictions: bool = False, progress: bool = False, desc: str = "eval") -> dict:
     """Top-1 / top-5 accuracy (%) of ``model`` on ``dataset`` (a VideoDataset in test mode).
 
-    Each item's video is ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
+    ``amp`` is the autocast of ``tcclip.train.precision.resolve_precision``. Each item's video is ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
     or ``[T, 3, H, W]``; the softmax probabilities of the V views are averaged. Under DDP each
     rank evaluates its share and the counts are summed. Returns {top1, top5, num_videos,
     num_views, skipped, [predictions: list of {index, label, pred, top5, prob}]}.
@@ -57,7 +47,7 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
             video = video.unsqueeze(1)
         b, views = video.shape[:2]
         video = video.flatten(0, 1).to(device=device, dtype=dtype, non_blocking=True)
-        with autocast_context(device, amp):
+        with autocast(device, amp):
             logits = model(video)
         probs = logits.float().softmax(-1).view(b, views, -1).mean(1).cpu()
         labels = batch["label"]

@@ -18,15 +18,18 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from ..checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from ..checkpoint import load_model, read_checkpoint, read_model_spec
 from ..io import atomic_path, atomic_write_json, atomic_write_text
+from ..models import ModelSpec
+from ..models.backbone import looks_like_path
 from .data import build_video_dataset
 from .distributed import DistInfo, cleanup_distributed, init_distributed
 from .evaluate import evaluate, harmonic_mean, mean_std
+from .precision import resolve_precision
 
 log = logging.getLogger("tcclip.train")
 
-__all__ = ["run", "build_run_model", "train_views", "test_views", "test_sets", "run_tests", "fresh_model",
+__all__ = ["run", "build_run_model", "run_model_spec", "train_views", "test_views", "test_sets", "run_tests",
            "load_eval_model", "machine_info", "write_results", "results_table"]
 
 
@@ -87,62 +90,58 @@ def test_views(cfg: DictConfig) -> tuple[int, int]:
 # models
 # ----------------------------------------------------------------------------------------
 
-def _pretrained(cfg: DictConfig) -> Optional[str]:
+def _spec(cfg: DictConfig, pretrained: Optional[str]) -> ModelSpec:
+    options = OmegaConf.to_container(cfg.model.options, resolve=True) or {}
+    return ModelSpec(str(cfg.model.name), str(cfg.model.clip), pretrained, int(cfg.data.num_frames), options)
+
+
+def run_model_spec(cfg: DictConfig) -> ModelSpec:
+    """The run's `ModelSpec`: model, CLIP, CLIP weights, clip length (``data.num_frames``), options."""
     value = cfg.model.pretrained
     if value == "auto":
         raise ValueError("model.pretrained=auto names the profile's CLIP weights, which the command line resolves "
                          "(tcclip.world.assets.prepare_run_config(cfg)); pass a weights path or an open_clip tag")
-    return None if value in (None, "none") else str(value)
+    return _spec(cfg, None if value in (None, "none") else str(value))
 
 
 def build_run_model(cfg: DictConfig, classnames: Sequence[str]) -> nn.Module:
-    """``tcclip.build_model`` with the run's model, CLIP, weights, clip length and options."""
+    """``tcclip.build_model`` of the run's spec (:func:`run_model_spec`)."""
     from ..models import build_model
 
-    options = OmegaConf.to_container(cfg.model.options, resolve=True) or {}
-    weights = _pretrained(cfg)
+    spec = run_model_spec(cfg)
     # Parameters not in CLIP (prompt vectors, VP layer, TC bias tables) are initialised from
     # torch's RNG: seed it from the run's seed so every process (and a rerun) starts the same.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(cfg.seed))
-        return build_model(str(cfg.model.name), list(classnames), clip=str(cfg.model.clip), pretrained=weights,
-                           num_frames=int(cfg.data.num_frames), **options)
-
-
-def fresh_model(checkpoint: str | Path, cfg: DictConfig, classnames: Sequence[str]) -> nn.Module:
-    """A model built from CLIP the way ``checkpoint`` was built (its build_args), nothing loaded.
-
-    Reference-release files carry no build arguments: the run config's model is used instead.
-    """
-    from ..models import build_model
-
-    payload = read_checkpoint(checkpoint)
-    args = payload.get("build_args") if isinstance(payload, dict) else None
-    if not args:
-        return build_run_model(cfg, classnames)
-    weights = args["pretrained"]
-    if cfg.model.pretrained not in (None, "auto") and cfg.model.pretrained != args["pretrained"]:
-        weights = str(cfg.model.pretrained)
-    if weights not in (None, "openai") and not os.path.isfile(str(weights)):
-        raise FileNotFoundError(
-            f"{checkpoint} was trained from the CLIP weights {weights}, which are gone; WiSE-FT needs them "
-            "(pass model.pretrained=PATH to point at a copy)")
-    return build_model(args["name"], list(classnames), clip=args["clip"], pretrained=weights,
-                       num_frames=args["num_frames"], **args["options"])
+        return build_model(spec, list(classnames))
 
 
 def load_eval_model(checkpoint: Optional[str | Path], cfg: DictConfig, classnames: Sequence[str],
                     wise_ft: Optional[float] = None) -> nn.Module:
-    """The model to evaluate: this project's checkpoint, a reference .pth, or (None) plain CLIP."""
+    """The model to evaluate: this project's checkpoint, a reference .pth, or (None) the run's model from CLIP.
+
+    A checkpoint of this project records its model (``tcclip.load_model``): that model is
+    evaluated, and a config whose model differs (``model=``, ``model.clip``,
+    ``model.options.*``, ``data.num_frames``) gets a warning naming the differences; results
+    record ``model.spec``, i.e. what was evaluated. The CLIP weights it records are used for
+    WiSE-FT; when they are gone, ``model.pretrained=PATH`` points at a copy. A reference file
+    records nothing: the config's model is built.
+    """
     if checkpoint is None:
         return build_run_model(cfg, classnames)
-    model = fresh_model(checkpoint, cfg, classnames)
-    try:
-        load_checkpoint(model, str(checkpoint), wise_ft=wise_ft)
-    except CheckpointError as err:
-        raise CheckpointError(f"{err}\n(for a reference-release file, pass the matching model=... and "
-                              "model.options.* overrides)") from None
-    return model
+    recorded = read_model_spec(checkpoint)
+    if recorded is None:
+        return load_model(checkpoint, classnames, spec=run_model_spec(cfg), wise_ft=wise_ft)
+    differences = recorded.differences(_spec(cfg, None))  # pretrained aside: where weights are, not what the model is
+    if differences:
+        shown = ", ".join(f"{k}={a!r} (config: {b!r})" for k, (a, b) in differences.items())
+        log.warning("%s holds a %s model that differs from the config's: %s. Evaluating the checkpoint's model; "
+                    "the results record it.", checkpoint, recorded.name, shown)
+    spec, weights = recorded, str(cfg.model.pretrained)
+    gone = recorded.pretrained and looks_like_path(recorded.pretrained) and not os.path.isfile(recorded.pretrained)
+    if gone and os.path.isfile(weights):
+        spec = recorded.replace(pretrained=weights)  # model.pretrained=PATH: a copy of the recorded weights
+    return load_model(checkpoint, classnames, spec=spec, wise_ft=wise_ft)
 
 
 # ----------------------------------------------------------------------------------------
@@ -225,14 +224,13 @@ def run_tests(cfg: DictConfig, model: nn.Module, info: DistInfo, views: Optional
     clips, crops = views or test_views(cfg)
     tests: dict[str, dict] = {}
     sets = test_sets(cfg)
-    dtype = next(model.parameters()).dtype
-    amp = str(cfg.train.amp) if info.device.type == "cuda" else "none"
+    precision = resolve_precision(str(cfg.train.amp), next(model.parameters()).dtype, info.device)
     for spec in sets:
         args = {k: v for k, v in spec.items() if k not in ("key", "group")}
         dataset = build_video_dataset(cfg, mode="test", num_clips=clips, num_crops=crops, **args)
         model.set_classnames(dataset.classnames)
-        res = evaluate(model, dataset, batch_size=int(cfg.eval.batch_size), device=info.device, amp=amp,
-                       workers=int(cfg.data.workers), info=info, dtype=dtype, return_predictions=predictions,
+        res = evaluate(model, dataset, batch_size=int(cfg.eval.batch_size), device=info.device, amp=precision.amp,
+                       workers=int(cfg.data.workers), info=info, dtype=precision.dtype, return_predictions=predictions,
                        progress=bool(cfg.log.progress), desc=spec["key"])
         if predictions and "predictions" in res:
             for row in res["predictions"]:
@@ -246,11 +244,14 @@ def run_tests(cfg: DictConfig, model: nn.Module, info: DistInfo, views: Optional
     return tests, _summary(str(cfg.protocol.name), tests, sets)
 
 
-def _metadata(cfg: DictConfig, command: Optional[Sequence[str]], started: float) -> dict:
+def _metadata(cfg: DictConfig, command: Optional[Sequence[str]], started: float,
+              spec: Optional[ModelSpec] = None) -> dict:
+    """Provenance; ``spec``: the model that was trained or evaluated (the config's model otherwise)."""
     return {"command": " ".join(command) if command else " ".join([Path(sys.executable).name, *sys.argv]),
             "git_commit": git_commit(), "seed": int(cfg.seed), "machine": machine_info(),
             "wall_time_s": time.time() - started, "protocol": str(cfg.protocol.name), "data": str(cfg.data.name),
-            "model": str(cfg.model.name), "profile": str(cfg.profile),
+            "model": spec.name if spec else str(cfg.model.name), "model_spec": spec.to_dict() if spec else None,
+            "profile": str(cfg.profile),
             "config": OmegaConf.to_container(cfg, resolve=True)}
 
 
@@ -300,7 +301,7 @@ def run(cfg: DictConfig, command: Optional[Sequence[str]] = None) -> dict:
             summary = train(cfg, model, train_set, val_set, info, output)
             results["train"] = {k: v for k, v in summary.items()}
             if not summary["finished"]:
-                results.update(_metadata(cfg, command, started))
+                results.update(_metadata(cfg, command, started, model.spec))
                 results["finished"] = False
                 return results
             best = summary["best_checkpoint"] or summary["last_checkpoint"]
@@ -309,7 +310,7 @@ def run(cfg: DictConfig, command: Optional[Sequence[str]] = None) -> dict:
             results["tested_checkpoint"] = best
         results["finished"] = True
         if not cfg.eval.test:
-            results.update(_metadata(cfg, command, started))
+            results.update(_metadata(cfg, command, started, model.spec))
             if info.is_main:
                 write_results(results, output)
             return results
@@ -321,7 +322,7 @@ def run(cfg: DictConfig, command: Optional[Sequence[str]] = None) -> dict:
             tests_w, summ_w = run_tests(cfg, blended, info)
             results["tests_wise_ft"], results["summary_wise_ft"] = tests_w, summ_w
             results["wise_ft"] = float(cfg.eval.wise_ft)
-        results.update(_metadata(cfg, command, started))
+        results.update(_metadata(cfg, command, started, model.spec))
         if info.is_main:
             if cfg.eval.save_predictions:
                 _write_predictions(results["tests"], output)

@@ -57,6 +57,17 @@ def test_every_problem_is_reported(dataset):
     assert [item["line"] for item in report["corrupt"]] == [3]
     assert len(report["label_errors"]) == 1 and ":5:" in report["label_errors"][0]
     assert report["duplicates"] == ["a/one.mp4"]
+    # 3 of 6 entries do not decode: over a 5 % limit, a run on this list would stop
+    assert report["unreadable"] == {"count": 3, "of": 6, "fraction": 0.5, "max_skip_rate": 0.05, "allowed": 0,
+                                    "over_limit": True}
+    from tcclip.data.check import format_report
+
+    assert "unreadable:  3 of 6 (50.0%)" in format_report(report) and "STOP" in format_report(report)
+
+
+def test_check_says_whether_a_run_would_stop(dataset):
+    report = check_dataset(dataset["bad"], dataset["videos"], dataset["labels"], num_workers=1, max_skip_rate=0.5)
+    assert report["unreadable"]["allowed"] == 3 and report["unreadable"]["over_limit"] is False
 
 
 def test_unreadable_text_files_are_reported_not_raised(dataset, tmp_path):

@@ -78,14 +78,17 @@ def check_dataset(
     num_frames: int = 16,
     report_path: str | os.PathLike[str] | None = None,
     scan_unlisted: bool = True,
+    max_skip_rate: float = 0.05,
 ) -> dict[str, object]:
     """Checks a list against its video folder and label file -> report dict.
 
     The report has ``ok`` (True when the list parses, the labels fit and every video decodes),
     the problems by kind (``list_errors``, ``label_errors``, ``missing``, ``empty``,
-    ``corrupt``), frame-count and resolution statistics, videos shorter than ``num_frames``,
-    per-class counts, duplicates and the number of unlisted video files. With ``report_path``
-    it also writes ``<report_path>.json`` and ``<report_path>.txt``.
+    ``corrupt``), ``unreadable`` (how many entries, their fraction of the list, and whether that
+    is over ``max_skip_rate``: the limit at which training and evaluation stop, see
+    :class:`~tcclip.data.datasets.VideoDataset`), frame-count and resolution statistics, videos
+    shorter than ``num_frames``, per-class counts, duplicates and the number of unlisted video
+    files. With ``report_path`` it also writes ``<report_path>.json`` and ``<report_path>.txt``.
     """
     list_file, video_root, label_file = Path(list_file), Path(video_root), Path(label_file)
     report: dict[str, object] = {
@@ -128,6 +131,11 @@ def check_dataset(
                 {"path": str(path), "line": record.line_number, "error": probe["error"]})
     counts = Counter(record.label for record in records)
     report["decodable"] = len(frame_counts)
+    broken = len(records) - len(frame_counts)
+    allowed = int(max_skip_rate * len(records) + 1e-9)  # VideoDataset.max_unreadable
+    report["unreadable"] = {"count": broken, "of": len(records),
+                            "fraction": round(broken / len(records), 6) if records else 0.0,
+                            "max_skip_rate": max_skip_rate, "allowed": allowed, "over_limit": broken > allowed}
     report["frame_counts"] = _summary(frame_counts)
     report["heights"] = _summary(heights)
     report["widths"] = _summary(widths)
@@ -157,6 +165,14 @@ def format_report(report: dict[str, object]) -> str:
     for key in ("list_errors", "label_errors"):
         for message in report.get(key, []):  # type: ignore[union-attr]
             lines.append(f"  {key[:-7]} error: {message}")
+    unreadable = report.get("unreadable")
+    if unreadable and unreadable["count"]:  # type: ignore[index]
+        lines.append(
+            f"unreadable:  {unreadable['count']} of {unreadable['of']} ({unreadable['fraction']:.1%}); "  # type: ignore[index]
+            f"max_skip_rate {unreadable['max_skip_rate']:g} allows {unreadable['allowed']}: "  # type: ignore[index]
+            + ("training and evaluation on this list STOP when they meet one more"
+               if unreadable["over_limit"] else  # type: ignore[index]
+               "training replaces them, evaluation leaves them out and names them"))
     for key in ("missing", "empty", "corrupt"):
         items = report.get(key, [])
         lines.append(f"{key + ':':<13}{len(items)}")  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from typing import Optional
 
@@ -13,6 +14,8 @@ from .data import collate_videos
 from .distributed import DistInfo, all_gather_objects, all_reduce_sum
 
 __all__ = ["evaluate", "autocast_context", "harmonic_mean", "mean_std"]
+
+log = logging.getLogger("tcclip.train")
 
 
 def autocast_context(device: torch.device, amp: str):
@@ -34,7 +37,12 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     Each item's video is ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
     or ``[T, 3, H, W]``; the softmax probabilities of the V views are averaged. Under DDP each
     rank evaluates its share and the counts are summed. Returns {top1, top5, num_videos,
-    num_views, skipped, [predictions: list of {index, label, pred, top5, prob}]}.
+    num_views, skipped, unreadable, [predictions: list of {index, label, pred, top5, prob}]}.
+
+    A video that cannot be decoded is never replaced by another (that would score the other
+    video under its name): it is left out of top1 / top5 / num_videos / predictions, counted in
+    ``skipped``, listed in ``unreadable`` ({index, label, path, error}, by index) and named in a
+    warning. The dataset's ``max_skip_rate`` still stops an evaluation whose list is mostly broken.
     """
     info = info or DistInfo(device=device or next(model.parameters()).device)
     device = device or info.device
@@ -46,13 +54,18 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     correct1 = correct5 = count = skipped = 0
     views = 1
     rows: list[dict] = []
+    unreadable: list[dict] = []
     iterator = loader
     if progress and info.is_main:
         from tqdm.auto import tqdm
 
         iterator = tqdm(loader, desc=desc, leave=False)
     for batch in iterator:
+        skipped += int(batch["skipped"].sum())
+        unreadable += batch.get("unreadable", [])
         video = batch["video"]
+        if video is None:  # every video of this batch was unreadable
+            continue
         if video.ndim == 5:
             video = video.unsqueeze(1)
         b, views = video.shape[:2]
@@ -66,7 +79,6 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
         correct1 += int((top[:, 0] == labels).sum())
         correct5 += int((top == labels[:, None]).any(1).sum())
         count += b
-        skipped += int(batch["skipped"].sum())
         if return_predictions:
             for i in range(b):
                 rows.append({"index": int(batch["index"][i]), "label": int(labels[i]), "pred": int(top[i, 0]),
@@ -76,6 +88,14 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     c1, c5, n, sk = (float(x) for x in totals)
     out = {"top1": 100.0 * c1 / n if n else math.nan, "top5": 100.0 * c5 / n if n else math.nan,
            "num_videos": int(n), "num_views": int(views), "skipped": int(sk)}
+    out["unreadable"] = sorted((r for part in all_gather_objects(unreadable, info) for r in part),
+                               key=lambda r: r["index"])
+    if out["unreadable"] and info.is_main:
+        shown = ", ".join(f"{r['path']} ({r['error']})" for r in out["unreadable"][:10])
+        more = f" and {len(out['unreadable']) - 10} more" if len(out["unreadable"]) > 10 else ""
+        log.warning("%s: %d of %d videos could not be decoded and are left out of the metrics (top-1 / top-5 over "
+                    "the %d that decoded): %s%s. Run `python -m tcclip check` on the list to see every broken file.",
+                    desc, len(out["unreadable"]), int(n) + len(out["unreadable"]), int(n), shown, more)
     if return_predictions:
         gathered = [r for part in all_gather_objects(rows, info) for r in part]
         out["predictions"] = sorted(gathered, key=lambda r: r["index"])

@@ -65,6 +65,14 @@ def test_every_problem_is_reported(dataset):
     assert "unreadable:  3 of 6 (50.0%)" in format_report(report) and "STOP" in format_report(report)
 
 
+def test_repeated_class_names_fail_the_check(dataset, tmp_path):
+    """A duplicate class name used to pass `check` with the verdict OK (issue 12)."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,name\n0,alpha\n1,beta\n2,Alpha\n")
+    report = check_dataset(dataset["good"], dataset["videos"], labels, num_workers=1)
+    assert report["ok"] is False and "'alpha' is class 0 (line 2) and class 2 (line 4)" in report["label_errors"][0]
+
+
 def test_check_says_whether_a_run_would_stop(dataset):
     report = check_dataset(dataset["bad"], dataset["videos"], dataset["labels"], num_workers=1, max_skip_rate=0.5)
     assert report["unreadable"]["allowed"] == 3 and report["unreadable"]["over_limit"] is False

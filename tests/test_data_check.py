@@ -136,3 +136,24 @@ def test_published_lists_are_counted_against_the_disk(tmp_path, capsys):
     assert json.loads((tmp_path / "pub.json").read_text())[0]["entries"] == 1530
     with pytest.raises(ValueError, match="no published protocol lists"):
         check_published("synthetic", root=tmp_path)
+
+
+def test_check_counts_pixel_formats_and_flags_backend_dependent_ones(dataset, tmp_path):
+    """10-bit 4:2:0 video decodes to slightly different colours with decord and PyAV: check says which videos."""
+    import av
+
+    from tcclip.data.check import format_report
+
+    videos = tmp_path / "videos"
+    write_video(videos / "eight.mp4", clip(6, height=32, width=32))
+    try:
+        write_video(videos / "ten.mp4", clip(6, height=32, width=32), pix_fmt="yuv420p10le")
+    except av.error.FFmpegError:
+        pytest.skip("PyAV's libx264 cannot write 10-bit video here")
+    listed = tmp_path / "list.txt"
+    listed.write_text("eight.mp4 0\nten.mp4 1\n")
+    report = check_dataset(listed, videos, dataset["labels"], num_workers=1)
+    assert report["ok"] is True
+    assert report["pixel_formats"] == {"yuv444p": 1, "yuv420p10le": 1}  # write_video: 4:4:4 by default
+    assert report["backend_dependent_pixels"] == {"count": 1, "examples": ["ten.mp4"]}
+    assert "1 videos have more than 8 bits and subsampled chroma" in format_report(report)

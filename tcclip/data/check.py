@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..io import atomic_write_json, atomic_write_text
-from .decoding import Backend, VideoDecodeError, read_video_frames
+from .decoding import Backend, VideoDecodeError, backends_agree, read_video_frames, video_info
 from .lists import load_classnames, parse_annotation_list
 from .published import VIDEO_EXTENSIONS
 
@@ -48,7 +48,12 @@ def _probe(path: Path, backend: Backend) -> dict[str, object]:
         return {"status": status, "error": error.reason}
     except Exception as error:  # a check must report, not crash, whatever the decoder throws
         return {"status": "corrupt", "error": f"{type(error).__name__}: {error}"}
-    return {"status": "ok", "frames": length[0], "height": int(frames.shape[-2]), "width": int(frames.shape[-1])}
+    try:
+        pix_fmt = str(video_info(path)["pix_fmt"])
+    except VideoDecodeError:  # decoded (by decord) but PyAV cannot read the header: format unknown
+        pix_fmt = "unknown"
+    return {"status": "ok", "frames": length[0], "height": int(frames.shape[-2]), "width": int(frames.shape[-1]),
+            "pix_fmt": pix_fmt}
 
 
 def _summary(values: list[int]) -> dict[str, float] | None:
@@ -119,8 +124,13 @@ def check_dataset(
     with ThreadPoolExecutor(max_workers=max(1, num_workers)) as pool:
         probes = list(pool.map(lambda p: _probe(p, backend), paths))
     frame_counts, heights, widths, short = [], [], [], []
+    pixel_formats: Counter[str] = Counter()
+    backend_dependent: list[str] = []
     for record, path, probe in zip(records, paths, probes, strict=True):
         if probe["status"] == "ok":
+            pixel_formats[str(probe["pix_fmt"])] += 1
+            if probe["pix_fmt"] != "unknown" and not backends_agree(str(probe["pix_fmt"])):
+                backend_dependent.append(record.path)
             frame_counts.append(int(probe["frames"]))  # type: ignore[arg-type]
             heights.append(int(probe["height"]))  # type: ignore[arg-type]
             widths.append(int(probe["width"]))  # type: ignore[arg-type]
@@ -140,6 +150,8 @@ def check_dataset(
     report["heights"] = _summary(heights)
     report["widths"] = _summary(widths)
     report["shorter_than_num_frames"] = {"num_frames": num_frames, "count": len(short), "examples": short[:20]}
+    report["pixel_formats"] = dict(pixel_formats.most_common())
+    report["backend_dependent_pixels"] = {"count": len(backend_dependent), "examples": backend_dependent[:20]}
     report["per_class_counts"] = {str(label): counts[label] for label in sorted(counts)}
     report["classes_without_videos"] = [name for i, name in enumerate(classnames) if counts.get(i, 0) == 0]
     duplicates = [path for path, n in Counter(record.path for record in records).items() if n > 1]
@@ -185,6 +197,13 @@ def format_report(report: dict[str, object]) -> str:
     short = report.get("shorter_than_num_frames") or {}
     if short:
         lines.append(f"short:       {short['count']} videos have fewer than {short['num_frames']} frames")  # type: ignore[index]
+    if report.get("pixel_formats"):
+        lines.append("pixels:      " + ", ".join(f"{n} {fmt}" for fmt, n in report["pixel_formats"].items()))  # type: ignore[union-attr]
+    dependent = report.get("backend_dependent_pixels") or {}
+    if dependent.get("count"):  # type: ignore[union-attr]
+        lines.append(f"             {dependent['count']} videos have more than 8 bits and subsampled chroma: "  # type: ignore[index]
+                     "decord and PyAV give slightly different colours for them (re-encode to 8 bits for identical "
+                     "pixels on every platform: data_scripts/reencode.py)")
     if report.get("classes_without_videos"):
         lines.append(f"empty classes: {len(report['classes_without_videos'])}")  # type: ignore[arg-type]
     if report.get("duplicates"):

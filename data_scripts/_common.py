@@ -111,7 +111,15 @@ class Manifest:
         self.path = Path(path)
         self.entries: dict[str, dict] = {}
         if self.path.exists():
-            self.entries = json.loads(self.path.read_text()).get("files", {})
+            try:
+                files = json.loads(self.path.read_text()).get("files", {})
+                if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
+                    raise ValueError("'files' is not an object of file records")
+            except (ValueError, AttributeError) as err:  # JSONDecodeError is a ValueError
+                raise PrepareError(
+                    f"{self.path} is damaged ({err}). Restore it, or delete it to start a new one: files "
+                    f"without a published checksum are then downloaded again") from None
+            self.entries = files
 
     def record(self, name: str, url: str, path: Path, sha256: str) -> None:
         self.entries[name] = {"url": url, "size": path.stat().st_size, "sha256": sha256,
@@ -384,8 +392,14 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
                 for m in progress(tf, None, f"untar {archive.name}", "file", show):
                     _check_member(m.name, tmp)
                     if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: no links out
-                        tf.extract(m, tmp, filter="data")
+                        try:
+                            tf.extract(m, tmp, filter="data")
+                        except tarfile.FilterError as err:  # a link out of the folder, a device file, ...
+                            raise PrepareError(f"{archive}: refused to extract member {m.name!r} ({err}); "
+                                               "the archive is not a plain dataset archive") from None
                     else:  # pragma: no cover
+                        if m.issym() or m.islnk():
+                            _check_member(os.path.join(os.path.dirname(m.name), m.linkname), tmp)
                         tf.extract(m, tmp)
         elif name.endswith(".rar"):
             cmd = _rar_command(archive, tmp)
@@ -406,8 +420,8 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
 
 def _check_member(name: str, dest: Path) -> None:
     """Refuse archive members that would land outside ``dest`` (path traversal)."""
-    target = (dest / name).resolve()
-    if not str(target).startswith(str(dest.resolve())):
+    # Path.is_relative_to, not a string prefix: "/x/.videos.ab12" is a prefix of "/x/.videos.ab12evil".
+    if not (dest / name).resolve().is_relative_to(dest.resolve()):
         raise PrepareError(f"archive member {name!r} escapes the extraction folder")
 
 

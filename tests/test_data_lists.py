@@ -108,3 +108,20 @@ def test_a_file_that_is_not_utf8_is_an_error_naming_file_and_line(tmp_path, name
     read = lists.load_classnames if name.endswith(".csv") else lists.read_list
     with pytest.raises(ValueError, match=rf"{name}:[23]: .*not UTF-8 .*0xe9"):
         read(path)
+
+
+def test_old_mac_line_endings_and_nul_bytes_in_lists(tmp_path):
+    """A lone CR ended no line: "a.mp4 0\\rb.mp4 1" was one entry, path "a.mp4 0\\rb.mp4", label 1."""
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"a.mp4 0\rb.mp4 1\r")
+    assert lists.read_list(path) == [("a.mp4", 0), ("b.mp4", 1)]
+    path.write_bytes(b"a.mp4 0\nb\x00\x00.mp4 1\n")
+    with pytest.raises(ValueError, match="list.txt:2: NUL byte"):
+        lists.read_list(path)
+
+
+def test_a_folder_where_a_file_should_be_is_named_as_such(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        lists.load_classnames(tmp_path)
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        lists.read_list(tmp_path)

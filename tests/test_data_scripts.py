@@ -360,6 +360,46 @@ def test_extract_is_atomic_and_skips_when_done(tmp_path: Path) -> None:
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "evil").exists()
 
 
+def _tar(members: list[tarfile.TarInfo], data: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for info in members:
+            tf.addfile(info, io.BytesIO(data[info.name]) if info.name in data else None)
+    return buf.getvalue()
+
+
+def test_extract_refuses_hostile_member_names(tmp_path: Path) -> None:
+    """Links out of the folder, absolute names, and names that only share the folder's prefix."""
+    link = tarfile.TarInfo("videos")
+    link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path)  # then a file written "through" the link
+    through = tarfile.TarInfo("videos/planted.txt")
+    through.size = 1
+    archive = tmp_path / "link.tar"
+    archive.write_bytes(_tar([link, through], {"videos/planted.txt": b"x"}))
+    # a raw tarfile.AbsoluteLinkError (a traceback from every script) before
+    with pytest.raises(C.PrepareError, match="refused to extract member 'videos'"):
+        C.extract(archive, tmp_path / "out", show=False)
+    assert not (tmp_path / "planted.txt").exists() and not (tmp_path / "out").exists()
+    absolute = tmp_path / "abs.zip"
+    absolute.write_bytes(zip_bytes({"/tmp/tcclip_planted.txt": b"x"}))
+    with pytest.raises(C.PrepareError, match="escapes"):
+        C.extract(absolute, tmp_path / "out", show=False)
+    # the check compared strings: a sibling whose name starts with the folder's name passed
+    folder = tmp_path / ".videos.ab12"
+    folder.mkdir()
+    with pytest.raises(C.PrepareError, match="escapes"):
+        C._check_member("../.videos.ab12evil/x.mp4", folder)
+    C._check_member("fine/../x.mp4", folder)  # ".." that stays inside is fine
+
+
+def test_a_damaged_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / C.MANIFEST_NAME
+    for text in ('{"files": {"a.tar": {"size": 1', '{"files": ["a.tar"]}', "[]"):
+        path.write_text(text)
+        with pytest.raises(C.PrepareError, match="is damaged .* delete it"):
+            C.Manifest(path)
+
+
 def test_missing_rar_tool_message_says_how_to_fix(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(C.shutil, "which", lambda name: None)

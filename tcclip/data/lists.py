@@ -82,8 +82,14 @@ class VideoRecord:
 def parse_list_text(text: str, source: str = "<list>") -> list[VideoRecord]:
     """The records of an annotation list's text; raises ValueError naming ``source`` and the line."""
     records: list[VideoRecord] = []
-    for line_number, raw in enumerate(text.split("\n"), start=1):  # "\n" only, as reading a file line by line does
+    # Lines end in "\n", "\r\n" or a lone "\r" (old Mac files: read as one line, "a.mp4 0\rb.mp4 1"
+    # became the path "a.mp4 0\rb.mp4" with label 1). No other separator: str.splitlines would
+    # also split on form feeds and Unicode separators.
+    for line_number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
         line = raw.strip()
+        if "\x00" in line:
+            raise ValueError(f"{source}:{line_number}: NUL byte in the line: this is not a text list (a binary or "
+                             "damaged file?)")
         if not line:  # no comment syntax: "#2_Gum_chew_h_nm_np1_fr_med_0.avi" is an HMDB-51 video
             continue
         fields = line.rsplit(maxsplit=1)
@@ -105,7 +111,8 @@ def parse_annotation_list(list_file: PathLike) -> list[VideoRecord]:
     """Reads ``relative/path.mp4 label_id`` lines; raises ValueError naming file and line."""
     list_file = Path(list_file)
     if not list_file.is_file():
-        raise FileNotFoundError(f"annotation list {list_file} does not exist")
+        what = "is a directory, not a file" if list_file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"annotation list {list_file} {what}")
     records = parse_list_text(_read_text(list_file, "the annotation list"), str(list_file))
     if not records:
         raise ValueError(f"annotation list {list_file} has no entries")
@@ -269,7 +276,8 @@ def load_classnames(path: PathLike) -> list[str]:
     """Class names in id order from a CSV (``id,name``), JSON or one-name-per-line text file."""
     label_file = Path(path)
     if not label_file.is_file():
-        raise FileNotFoundError(f"label file {label_file} does not exist")
+        what = "is a directory, not a file" if label_file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"label file {label_file} {what}")
     suffix = label_file.suffix.lower()
     kind: Literal["csv", "json", "txt"] = "json" if suffix == ".json" else "csv" if suffix == ".csv" else "txt"
     return parse_label_text(_read_text(label_file, "the label file"), kind, str(label_file))

@@ -157,3 +157,22 @@ def test_check_counts_pixel_formats_and_flags_backend_dependent_ones(dataset, tm
     assert report["pixel_formats"] == {"yuv444p": 1, "yuv420p10le": 1}  # write_video: 4:4:4 by default
     assert report["backend_dependent_pixels"] == {"count": 1, "examples": ["ten.mp4"]}
     assert "1 videos have more than 8 bits and subsampled chroma" in format_report(report)
+
+
+def test_check_names_videos_cut_short(dataset, tmp_path):
+    """A download cut in its frame data loads (the last decoded frame repeats) but check names it."""
+    from tcclip.data.check import format_report
+
+    videos = tmp_path / "videos"
+    whole = write_video(videos / "whole.mp4", clip(30, height=48, width=64), pix_fmt="yuv420p",
+                        container_options={"movflags": "faststart"})
+    data = whole.read_bytes()
+    (videos / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    listed = tmp_path / "list.txt"
+    listed.write_text("whole.mp4 0\ncut.mp4 1\n")
+    report = check_dataset(listed, videos, dataset["labels"], num_workers=1)
+    assert report["ok"] is True and report["decodable"] == 2
+    (short,) = report["decode_short"]
+    assert short["path"].endswith("cut.mp4") and short["line"] == 2 and short["frames_in_header"] == 30
+    assert 0 < short["frames_decoded"] < 30
+    assert "1 videos decode fewer frames than their header says" in format_report(report)

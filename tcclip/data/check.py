@@ -40,8 +40,9 @@ def _probe(path: Path, backend: Backend) -> dict[str, object]:
         length.append(num_frames)
         return sorted({0, num_frames // 2, num_frames - 1})
 
+    details: dict[str, object] = {}
     try:
-        frames = read_video_frames(path, first_middle_last, backend=backend)
+        frames = read_video_frames(path, first_middle_last, backend=backend, details=details)
     except VideoDecodeError as error:
         status = "missing" if not path.exists() else ("empty" if path.is_file() and path.stat().st_size == 0
                                                       else "corrupt")
@@ -52,8 +53,8 @@ def _probe(path: Path, backend: Backend) -> dict[str, object]:
         pix_fmt = str(video_info(path)["pix_fmt"])
     except VideoDecodeError:  # decoded (by decord) but PyAV cannot read the header: format unknown
         pix_fmt = "unknown"
-    return {"status": "ok", "frames": length[0], "height": int(frames.shape[-2]), "width": int(frames.shape[-1]),
-            "pix_fmt": pix_fmt}
+    return {"status": "ok", "frames": length[-1], "height": int(frames.shape[-2]), "width": int(frames.shape[-1]),
+            "pix_fmt": pix_fmt, **details}
 
 
 def _summary(values: list[int]) -> dict[str, float] | None:
@@ -126,9 +127,13 @@ def check_dataset(
     frame_counts, heights, widths, short = [], [], [], []
     pixel_formats: Counter[str] = Counter()
     backend_dependent: list[str] = []
+    cut_short: list[dict[str, object]] = []
     for record, path, probe in zip(records, paths, probes, strict=True):
         if probe["status"] == "ok":
             pixel_formats[str(probe["pix_fmt"])] += 1
+            if "frames_decoded" in probe:
+                cut_short.append({"path": str(path), "line": record.line_number, "frames_in_header":
+                                  probe["frames_in_header"], "frames_decoded": probe["frames_decoded"]})
             if probe["pix_fmt"] != "unknown" and not backends_agree(str(probe["pix_fmt"])):
                 backend_dependent.append(record.path)
             frame_counts.append(int(probe["frames"]))  # type: ignore[arg-type]
@@ -150,6 +155,7 @@ def check_dataset(
     report["heights"] = _summary(heights)
     report["widths"] = _summary(widths)
     report["shorter_than_num_frames"] = {"num_frames": num_frames, "count": len(short), "examples": short[:20]}
+    report["decode_short"] = cut_short
     report["pixel_formats"] = dict(pixel_formats.most_common())
     report["backend_dependent_pixels"] = {"count": len(backend_dependent), "examples": backend_dependent[:20]}
     report["per_class_counts"] = {str(label): counts[label] for label in sorted(counts)}
@@ -197,6 +203,13 @@ def format_report(report: dict[str, object]) -> str:
     short = report.get("shorter_than_num_frames") or {}
     if short:
         lines.append(f"short:       {short['count']} videos have fewer than {short['num_frames']} frames")  # type: ignore[index]
+    cut = report.get("decode_short") or []
+    if cut:
+        lines.append(f"cut short:   {len(cut)} videos decode fewer frames than their header says (they load, the last "  # type: ignore[arg-type]
+                     "frame repeating; a download cut short? fetch them again)")
+        for item in cut[:20]:  # type: ignore[index]
+            lines.append(f"  line {item['line']}: {item['path']} ({item['frames_decoded']} of "
+                         f"{item['frames_in_header']} frames)")
     if report.get("pixel_formats"):
         lines.append("pixels:      " + ", ".join(f"{n} {fmt}" for fmt, n in report["pixel_formats"].items()))  # type: ignore[union-attr]
     dependent = report.get("backend_dependent_pixels") or {}

@@ -135,7 +135,8 @@ def _rotate_upright(video: torch.Tensor, rotation_ccw_degrees: int) -> torch.Ten
     return torch.rot90(video, k=quarter_turns, dims=(-2, -1)).contiguous()
 
 
-def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Tensor:
+def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int,
+               details: dict[str, object] | None = None) -> torch.Tensor:
     """Decodes sequentially up to the last wanted frame.
 
     Written by hand instead of seeking: PyAV seeks to key frames by timestamp, and mapping a
@@ -185,6 +186,8 @@ def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Ten
             if last_index < last_needed:
                 logger.warning("%s: only %d of %d frames decode%s; repeating the last one", path, last_index + 1,
                                num_frames, f" ({damage})" if damage else "")
+                if details is not None:
+                    details.update(frames_in_header=num_frames, frames_decoded=last_index + 1)
                 fill = last_frame.to_ndarray(format="rgb24")
                 for index in needed:
                     if index > last_index:
@@ -276,6 +279,8 @@ def read_video_frames(
     indices: Indices | IndexChooser,
     backend: Backend = "auto",
     num_threads: int = 1,
+    *,
+    details: dict[str, object] | None = None,
 ) -> torch.Tensor:
     """Decodes the frames at ``indices`` -> ``torch.uint8 [T, 3, H, W]`` (RGB, upright).
 
@@ -284,13 +289,15 @@ def read_video_frames(
     length (what the datasets do, saving a second open for ``count_frames``).
     ``num_threads`` is the decoder's thread count (0 lets FFmpeg decide).
     Raises VideoDecodeError (with the path) for missing, empty or undecodable files.
+    ``details``, if given, receives ``frames_in_header`` and ``frames_decoded`` when fewer
+    frames decoded than the header promised (the last one was repeated; ``check`` reports it).
     """
     path = Path(path)
     chosen = resolve_backend(backend)
     _check_file(path)
     chooser: IndexChooser = indices if callable(indices) else (lambda _n, fixed=indices: fixed)
     if chosen == "pyav":
-        return _pyav_read(path, chooser, num_threads)
+        return _pyav_read(path, chooser, num_threads, details)
     try:
         return _decord_read(path, chooser, num_threads)
     except VideoDecodeError as decord_error:
@@ -300,7 +307,7 @@ def read_video_frames(
         # pixels, so a file only counts as broken when PyAV cannot read it either.
         logger.debug("decord failed on %s (%s); retrying with PyAV", path, decord_error.reason)
         try:
-            return _pyav_read(path, chooser, num_threads)
+            return _pyav_read(path, chooser, num_threads, details)
         except VideoDecodeError as pyav_error:
             raise VideoDecodeError(path, f"{pyav_error.reason} (decord: {decord_error.reason})") from pyav_error
 

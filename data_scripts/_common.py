@@ -47,7 +47,7 @@ except ImportError:  # run from a checkout without installing: use the repositor
     sys.path.insert(0, str(REPO_ROOT))
 
 from tcclip.data import lists, published, registry  # noqa: E402
-from tcclip.io import atomic_write_json  # noqa: E402
+from tcclip.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 MANIFEST_NAME = "download_manifest.json"
 EXTRACTED_MARKER = ".extracted"

@@ -846,6 +846,40 @@ def test_reencode_is_parallel_resumable_and_rewrites_lists(tmp_path: Path, clip_
     assert "already" in summary.notes[0] and len(log.read_text().split()) == 5
 
 
+def _fake_ffmpeg(tmp_path: Path, fail_on: str = "") -> Path:
+    """Copies input to output; exits 1 for inputs whose name contains ``fail_on``."""
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f"#!{sys.executable}\nimport shutil, sys\na = sys.argv\nsrc = a[a.index('-i') + 1]\n"
+                    f"if {fail_on!r} and {fail_on!r} in src:\n    print('moov atom not found', file=sys.stderr)\n"
+                    "    sys.exit(1)\nshutil.copy(src, a[-1])\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+def test_reencode_refuses_videos_that_would_become_one_file(tmp_path: Path, clip_bytes: bytes) -> None:
+    """a1.avi and a1.webm both became a1.mp4: one was taken for done, both list entries showed the other."""
+    ddir = _small_dataset(tmp_path, clip_bytes)
+    (ddir / "videos" / "a" / "a1.webm").write_bytes(clip_bytes[:-1])
+    with pytest.raises(C.PrepareError, match=r"differ only in their extension .*a/a1.avi and a/a1.webm"):
+        reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path)))
+    assert not (ddir / "videos_320p").exists() and read_list(ddir / "splits/train_split1.txt")[0][0] == "a/a0.avi"
+
+
+def test_reencode_names_every_clip_ffmpeg_cannot_read_and_how_to_go_on(tmp_path: Path, clip_bytes: bytes) -> None:
+    ddir = _small_dataset(tmp_path, clip_bytes)
+    with pytest.raises(C.PrepareError, match=r"2 of 6 clips .*reencode_failures.log.*download it again or delete it"):
+        reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path, fail_on="1.avi")))
+    failed = (ddir / "reencode_failures.log").read_text().splitlines()
+    assert len(failed) == 2 and all("1.avi" in line and "moov atom" in line for line in failed)
+    assert read_list(ddir / "splits/train_split1.txt")[0][0] == "a/a0.avi"  # the dataset is unchanged
+    for broken in ("a/a1.avi", "b/b1.avi"):  # the documented way on: delete the broken clips, rerun
+        (ddir / "videos" / broken).unlink()
+    reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path, fail_on="1.avi")))
+    assert read_list(ddir / "splits/train_split1.txt") == [("a/a0.mp4", 0), ("b/b1.mp4", 1)]
+    assert not (ddir / "videos" / "b" / "b1.mp4").exists()  # listed, missing: the loaders count it
+    assert not (ddir / "reencode_failures.log").exists()
+
+
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 def test_reencode_with_real_ffmpeg(tmp_path: Path, clip_bytes: bytes) -> None:
     decord = pytest.importorskip("decord")

@@ -22,10 +22,12 @@ without an installed ``tcclip`` the repository's copy is used.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -378,6 +380,13 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
     if (dest / EXTRACTED_MARKER).exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed mid-extraction leaves its temporary folder (a Kinetics part: gigabytes); a
+    # rerun starts a new one, so remove those first. One run per dataset at a time, as ever.
+    stale_name = re.compile(re.escape(f".{dest.name}.") + r"[A-Za-z0-9_]{8}")
+    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*"):
+        if stale.is_dir() and stale_name.fullmatch(stale.name):
+            print(f"note: removing {stale}, left by an interrupted extraction", file=sys.stderr)
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         name = archive.name.lower()

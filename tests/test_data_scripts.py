@@ -392,6 +392,21 @@ def test_extract_refuses_hostile_member_names(tmp_path: Path) -> None:
     C._check_member("fine/../x.mp4", folder)  # ".." that stays inside is fine
 
 
+def test_extract_removes_the_temporary_folder_of_an_interrupted_run(tmp_path: Path) -> None:
+    """A killed extraction's temporary folder (gigabytes for a Kinetics part) was left forever."""
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(tar_gz({"d/one.txt": b"1"}))
+    stale = tmp_path / ".out.k2j4_x9q"  # what tempfile.mkdtemp(prefix=".out.") made before the kill
+    (stale / "d").mkdir(parents=True)
+    (stale / "d" / "half.txt").write_bytes(b"x" * 100)
+    other = tmp_path / ".out_2.k2j4_x9q"  # another archive's folder: not ours
+    other.mkdir()
+    dest = C.extract(archive, tmp_path / "out", show=False)
+    assert (dest / "d" / "one.txt").read_text() == "1"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out_2.k2j4_x9q", "a.tar.gz", "out"]
+
+
 def test_a_damaged_manifest_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / C.MANIFEST_NAME
     for text in ('{"files": {"a.tar": {"size": 1', '{"files": ["a.tar"]}', "[]"):

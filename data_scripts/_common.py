@@ -22,9 +22,12 @@ without an installed ``tcclip`` the repository's copy is used.
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +49,7 @@ except ImportError:  # run from a checkout without installing: use the repositor
     sys.path.insert(0, str(REPO_ROOT))
 
 from tcclip.data import lists, published, registry  # noqa: E402
-from tcclip.io import atomic_write_json  # noqa: E402
+from tcclip.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 MANIFEST_NAME = "download_manifest.json"
 EXTRACTED_MARKER = ".extracted"
@@ -110,7 +113,15 @@ class Manifest:
         self.path = Path(path)
         self.entries: dict[str, dict] = {}
         if self.path.exists():
-            self.entries = json.loads(self.path.read_text()).get("files", {})
+            try:
+                files = json.loads(self.path.read_text()).get("files", {})
+                if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
+                    raise ValueError("'files' is not an object of file records")
+            except (ValueError, AttributeError) as err:  # JSONDecodeError is a ValueError
+                raise PrepareError(
+                    f"{self.path} is damaged ({err}). Restore it, or delete it to start a new one: files "
+                    f"without a published checksum are then downloaded again") from None
+            self.entries = files
 
     def record(self, name: str, url: str, path: Path, sha256: str) -> None:
         self.entries[name] = {"url": url, "size": path.stat().st_size, "sha256": sha256,
@@ -128,28 +139,109 @@ class Manifest:
 # ------------------------------------------------------------------------------- download
 
 
-def _open(url: str, start: int, timeout: float) -> tuple[object, int | None, bool]:
-    """Open ``url`` from byte ``start``: (stream, total size or None, resumed?)."""
+@dataclass
+class _Response:
+    """An opened download: the body stream and what the server said about the file."""
+
+    stream: object
+    offset: int  # where the body starts in the file (0: the whole file follows)
+    total: int | None  # the file's size, when the server says it
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class _StalePart(Exception):
+    """The ``.part`` file is not a prefix of the file the server has now: start over."""
+
+
+def _part_validator_path(part: Path) -> Path:
+    """``x.part.json`` beside ``x.part``: url, size, ETag and Last-Modified of the file it is a prefix of."""
+    return part.with_name(part.name + ".json")
+
+
+def _read_part_validator(part: Path, url: str) -> dict | None:
+    """What the ``.part`` was downloaded from, or None if unknown (no record, another url, unreadable)."""
+    try:
+        record = json.loads(_part_validator_path(part).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("url") == url else None
+
+
+def _forget_part(part: Path) -> None:
+    for path in (part, _part_validator_path(part)):
+        path.unlink(missing_ok=True)
+
+
+def _content_range(header: str | None) -> tuple[int | None, int | None]:
+    """``bytes a-b/total`` or ``bytes */total`` -> (a or None, total or None)."""
+    if not header or not header.startswith("bytes "):
+        return None, None
+    span, _, total = header[6:].partition("/")
+    first = span.split("-", 1)[0]
+    return (int(first) if first.strip().isdigit() else None,
+            int(total) if total.strip().isdigit() else None)
+
+
+def _open(url: str, start: int, timeout: float, validator: dict | None) -> _Response:
+    """Open ``url`` from byte ``start`` (a Range request, with If-Range when the part has a validator).
+
+    Raises _StalePart when the server's answer shows that the bytes already on disk belong to
+    another version of the file (another size or ETag, or a 416 for a range the file should have).
+    """
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":  # local mirror or tests: seek instead of Range
         src = Path(urllib.request.url2pathname(parsed.path))
         if not src.exists():
             raise PrepareError(f"{src} does not exist (from {url})")
+        size = src.stat().st_size
+        if start > size:
+            raise _StalePart(f"{start} bytes on disk, the file has {size}")
         fh = open(src, "rb")
         fh.seek(start)
-        return fh, src.stat().st_size, start > 0
+        return _Response(fh, start, size)
     req = urllib.request.Request(url, headers={"User-Agent": "tcclip-data-scripts/1"})
     if start:
         req.add_header("Range", f"bytes={start}-")
-    resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http(s) only)
+        # If-Range: "send the rest only if the file is still the one with this validator, else all
+        # of it" (RFC 9110 13.1.5). It needs a strong ETag or a Last-Modified date.
+        etag = (validator or {}).get("etag")
+        strong = etag if etag and not etag.startswith("W/") else None
+        if strong or (validator or {}).get("last_modified"):
+            req.add_header("If-Range", strong or validator["last_modified"])  # type: ignore[index]
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http(s) only)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and start:  # nothing at or after ``start``: complete only if the file has exactly that size
+            _, total = _content_range(err.headers.get("Content-Range"))
+            err.close()
+            known = (validator or {}).get("size")
+            if total == start and (known is None or known == total):
+                return _Response(io.BytesIO(b""), start, total)
+            raise _StalePart(f"the server has {total if total is not None else 'an unknown number of'} bytes, "
+                             f"{start} are on disk") from None
+        raise
     status = getattr(resp, "status", 200)
     length = resp.headers.get("Content-Length")
+    etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
     if status == 206:
-        crange = resp.headers.get("Content-Range", "")
-        total = int(crange.rsplit("/", 1)[1]) if "/" in crange and not crange.endswith("*") \
-            else (start + int(length) if length else None)
-        return resp, total, True
-    return resp, int(length) if length else None, False
+        first, total = _content_range(resp.headers.get("Content-Range"))
+        if total is None and length is not None and first is not None:
+            total = first + int(length)
+        reasons = []
+        if first != start:
+            reasons.append(f"the server sent bytes from {first}, not {start}")
+        if validator and validator.get("size") is not None and total is not None and total != validator["size"]:
+            reasons.append(f"the file now has {total} bytes, the part was of a {validator['size']}-byte file")
+        if validator and validator.get("etag") and etag and etag != validator["etag"]:
+            reasons.append(f"its ETag changed ({validator['etag']} -> {etag})")
+        if validator and validator.get("last_modified") and modified and modified != validator["last_modified"]:
+            reasons.append(f"it was modified ({validator['last_modified']} -> {modified})")
+        if reasons:
+            resp.close()
+            raise _StalePart("; ".join(reasons))
+        return _Response(resp, start, total, etag, modified)
+    return _Response(resp, 0, int(length) if length else None, etag, modified)
 
 
 def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = None,
@@ -158,9 +250,16 @@ def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = 
     """Download ``url`` to ``dest`` with resume; return ``dest``.
 
     Skips the work when ``dest`` exists and matches the given checksum or the manifest's
-    record. Otherwise continues ``dest.part`` with a Range request (starting over if the
-    server ignores it), checks size and checksums, then renames. Network errors are retried
-    from where the ``.part`` file stopped.
+    record. Otherwise continues ``dest.part`` with a Range request, checks size and checksums,
+    then renames. Network errors are retried from where the ``.part`` file stopped.
+
+    A ``.part`` is only continued when it is a prefix of the file the server has now:
+    ``dest.part.json`` records the size, ETag and Last-Modified of the file it came from, the
+    Range request carries them in If-Range (a server that has a new version then sends all of
+    it), and the answer is checked (Content-Range start and total, ETag, Last-Modified; a 416
+    means "complete" only when the server's size is the part's). Whenever they disagree, or a
+    part has no record and no checksum can vouch for it, the part is discarded and the file
+    downloaded from the start.
     """
     dest = Path(dest)
     name = dest.name
@@ -173,51 +272,68 @@ def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     last_error: Exception | None = None
-    for attempt in range(retries):
+    restarts = 0
+    attempt = 0
+    while attempt < retries:
         start = part.stat().st_size if part.exists() else 0
+        validator = _read_part_validator(part, url) if start else None
+        if start and validator is None and not (sha256 or md5):
+            print(f"note: {part} has no record of the file it came from; downloading {url} from the start",
+                  file=sys.stderr)
+            _forget_part(part)
+            start = 0
         try:
-            if _fetch(url, part, start, show, timeout):
+            if _fetch(url, part, start, show, timeout, validator):
                 break
-        except urllib.error.HTTPError as err:
-            if err.code == 416 and start:  # asked past the end: .part holds it all
-                break
+        except _StalePart as err:
+            _forget_part(part)
+            restarts += 1
+            if restarts > retries:
+                raise PrepareError(f"{url} keeps changing while it downloads ({err}); try again later") from None
+            print(f"note: {part} is not part of the file the server has now ({err}); downloading {url} from the "
+                  "start", file=sys.stderr)
+            continue  # not a network failure: no wait, and not counted as a try
+        except (urllib.error.URLError, OSError, TimeoutError) as err:  # HTTPError is a URLError
             last_error = err
-        except (urllib.error.URLError, OSError, TimeoutError) as err:
-            last_error = err
-        time.sleep(min(2 ** attempt, 10) if attempt + 1 < retries else 0)
+        attempt += 1
+        time.sleep(min(2 ** (attempt - 1), 10) if attempt < retries else 0)
     else:
         raise PrepareError(f"downloading {url} failed after {retries} tries ({last_error}); "
                            f"rerun the script to resume from {part}")
     digest = file_hash(part)
     if sha256 and digest != sha256:
-        part.unlink()
+        _forget_part(part)
         raise PrepareError(f"{url}: sha256 {digest} != expected {sha256}; the partial file "
                            f"was removed, rerun to download again")
     if md5 and file_hash(part, "md5") != md5:
-        part.unlink()
+        _forget_part(part)
         raise PrepareError(f"{url}: md5 mismatch; the partial file was removed, rerun")
     # Not tcclip.io.atomic_path: the .part file must survive a crash, so the next run resumes it.
     os.replace(part, dest)
+    _part_validator_path(part).unlink(missing_ok=True)
     if manifest is not None:
         manifest.record(name, url, dest, digest)
     return dest
 
 
-def _fetch(url: str, part: Path, start: int, show: bool, timeout: float) -> bool:
-    """Append the rest of ``url`` to ``part``; True when the file is complete."""
-    stream, total, resumed = _open(url, start, timeout)
-    if not resumed:
+def _fetch(url: str, part: Path, start: int, show: bool, timeout: float, validator: dict | None) -> bool:
+    """Append the rest of ``url`` to ``part`` (or rewrite it); True when the file is complete."""
+    response = _open(url, start, timeout, validator)
+    if response.offset == 0:  # the whole file follows (a first try, or the server sent it all)
         start = 0
-    with stream, open(part, "ab" if resumed else "wb") as out:  # type: ignore[attr-defined]
+        # Recorded before any byte is written, so a part on disk always has its validator.
+        atomic_write_json(_part_validator_path(part), {"url": url, "size": response.total, "etag": response.etag,
+                                                       "last_modified": response.last_modified})
+    with response.stream, open(part, "ab" if start else "wb") as out:  # type: ignore[attr-defined]
         bar = None
         if show:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, initial=start, unit="B", unit_scale=True,
+            bar = tqdm(total=response.total, initial=start, unit="B", unit_scale=True,
                        desc=part.name[:-5], leave=False)
         try:
             while True:
-                block = stream.read(CHUNK)  # type: ignore[attr-defined]
+                block = response.stream.read(CHUNK)  # type: ignore[attr-defined]
                 if not block:
                     break
                 out.write(block)
@@ -227,10 +343,10 @@ def _fetch(url: str, part: Path, start: int, show: bool, timeout: float) -> bool
             if bar is not None:
                 bar.close()
     size = part.stat().st_size
-    if total is not None and size != total:
-        if size > total:
-            part.unlink()
-        raise OSError(f"incomplete download of {url}: {size} of {total} bytes")
+    if response.total is not None and size != response.total:
+        if size > response.total:
+            raise _StalePart(f"{size} bytes on disk, the file has {response.total}")
+        raise OSError(f"incomplete download of {url}: {size} of {response.total} bytes")
     return True
 
 
@@ -264,6 +380,13 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
     if (dest / EXTRACTED_MARKER).exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed mid-extraction leaves its temporary folder (a Kinetics part: gigabytes); a
+    # rerun starts a new one, so remove those first. One run per dataset at a time, as ever.
+    stale_name = re.compile(re.escape(f".{dest.name}.") + r"[A-Za-z0-9_]{8}")
+    for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*"):
+        if stale.is_dir() and stale_name.fullmatch(stale.name):
+            print(f"note: removing {stale}, left by an interrupted extraction", file=sys.stderr)
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         name = archive.name.lower()
@@ -278,8 +401,14 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
                 for m in progress(tf, None, f"untar {archive.name}", "file", show):
                     _check_member(m.name, tmp)
                     if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: no links out
-                        tf.extract(m, tmp, filter="data")
+                        try:
+                            tf.extract(m, tmp, filter="data")
+                        except tarfile.FilterError as err:  # a link out of the folder, a device file, ...
+                            raise PrepareError(f"{archive}: refused to extract member {m.name!r} ({err}); "
+                                               "the archive is not a plain dataset archive") from None
                     else:  # pragma: no cover
+                        if m.issym() or m.islnk():
+                            _check_member(os.path.join(os.path.dirname(m.name), m.linkname), tmp)
                         tf.extract(m, tmp)
         elif name.endswith(".rar"):
             cmd = _rar_command(archive, tmp)
@@ -300,8 +429,8 @@ def extract(archive: Path, dest: Path, show: bool = True) -> Path:
 
 def _check_member(name: str, dest: Path) -> None:
     """Refuse archive members that would land outside ``dest`` (path traversal)."""
-    target = (dest / name).resolve()
-    if not str(target).startswith(str(dest.resolve())):
+    # Path.is_relative_to, not a string prefix: "/x/.videos.ab12" is a prefix of "/x/.videos.ab12evil".
+    if not (dest / name).resolve().is_relative_to(dest.resolve()):
         raise PrepareError(f"archive member {name!r} escapes the extraction folder")
 
 

@@ -98,13 +98,30 @@ def reencode(root: Path, dataset: str, short_side: int = 320, fps: int = 30,
         raise C.PrepareError(f"{videos} does not exist; prepare the dataset first")
     sources = sorted(p for p in videos.rglob("*") if p.suffix.lower() in VIDEO_EXTS)
     jobs = [(s, (out / s.relative_to(videos)).with_suffix(".mp4")) for s in sources]
+    # "a.avi" and "a.webm" would both become "a.mp4": the second would be taken for done and
+    # both list entries would point at the first video.
+    by_target: dict[Path, list[Path]] = {}
+    for src, dst in jobs:
+        by_target.setdefault(dst, []).append(src)
+    clashes = [srcs for srcs in by_target.values() if len(srcs) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(str(p.relative_to(videos)) for p in srcs) for srcs in clashes[:5])
+        raise C.PrepareError(f"{sum(map(len, clashes))} videos differ only in their extension and would become "
+                             f"the same .mp4 ({shown}{' ...' if len(clashes) > 5 else ''}); keep one of each "
+                             f"(check which one the lists name) and rerun. Nothing was changed.")
     workers = workers or max(1, (os.cpu_count() or 2))
     with ThreadPoolExecutor(workers) as pool:  # threads: the work is in the ffmpeg children
         results = pool.map(lambda j: _one(j[0], j[1], short_side, fps, ffmpeg), jobs)
         errors = [e for e in C.progress(results, len(jobs), "re-encode", "clip", show) if e]
     if errors:
-        raise C.PrepareError(f"{len(errors)} clips failed (rerun to retry them); first: "
-                             f"{errors[0]}")
+        failures = ddir / "reencode_failures.log"
+        C.atomic_write_text(failures, "".join(f"{e}\n" for e in errors))
+        raise C.PrepareError(
+            f"ffmpeg could not re-encode {len(errors)} of {len(jobs)} clips (all listed in {failures}); first: "
+            f"{errors[0]}. A rerun retries only these. If a clip is broken (python -m tcclip check names every "
+            f"broken video), download it again or delete it: the loaders then count it as a missing video. "
+            f"The dataset itself was not changed.")
+    (ddir / "reencode_failures.log").unlink(missing_ok=True)  # not .txt: _swap rewrites top-level .txt lists
     (out / C.EXTRACTED_MARKER).touch()
     _swap(ddir, videos, out, short_side, fps)
     return C.Summary(dataset, ddir, notes=[f"re-encoded {len(jobs)} clips; originals kept in "

@@ -57,6 +57,25 @@ def test_every_problem_is_reported(dataset):
     assert [item["line"] for item in report["corrupt"]] == [3]
     assert len(report["label_errors"]) == 1 and ":5:" in report["label_errors"][0]
     assert report["duplicates"] == ["a/one.mp4"]
+    # 3 of 6 entries do not decode: over a 5 % limit, a run on this list would stop
+    assert report["unreadable"] == {"count": 3, "of": 6, "fraction": 0.5, "max_skip_rate": 0.05, "allowed": 0,
+                                    "over_limit": True}
+    from tcclip.data.check import format_report
+
+    assert "unreadable:  3 of 6 (50.0%)" in format_report(report) and "STOP" in format_report(report)
+
+
+def test_repeated_class_names_fail_the_check(dataset, tmp_path):
+    """A duplicate class name used to pass `check` with the verdict OK (issue 12)."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,name\n0,alpha\n1,beta\n2,Alpha\n")
+    report = check_dataset(dataset["good"], dataset["videos"], labels, num_workers=1)
+    assert report["ok"] is False and "'alpha' is class 0 (line 2) and class 2 (line 4)" in report["label_errors"][0]
+
+
+def test_check_says_whether_a_run_would_stop(dataset):
+    report = check_dataset(dataset["bad"], dataset["videos"], dataset["labels"], num_workers=1, max_skip_rate=0.5)
+    assert report["unreadable"]["allowed"] == 3 and report["unreadable"]["over_limit"] is False
 
 
 def test_unreadable_text_files_are_reported_not_raised(dataset, tmp_path):
@@ -117,3 +136,43 @@ def test_published_lists_are_counted_against_the_disk(tmp_path, capsys):
     assert json.loads((tmp_path / "pub.json").read_text())[0]["entries"] == 1530
     with pytest.raises(ValueError, match="no published protocol lists"):
         check_published("synthetic", root=tmp_path)
+
+
+def test_check_counts_pixel_formats_and_flags_backend_dependent_ones(dataset, tmp_path):
+    """10-bit 4:2:0 video decodes to slightly different colours with decord and PyAV: check says which videos."""
+    import av
+
+    from tcclip.data.check import format_report
+
+    videos = tmp_path / "videos"
+    write_video(videos / "eight.mp4", clip(6, height=32, width=32))
+    try:
+        write_video(videos / "ten.mp4", clip(6, height=32, width=32), pix_fmt="yuv420p10le")
+    except av.error.FFmpegError:
+        pytest.skip("PyAV's libx264 cannot write 10-bit video here")
+    listed = tmp_path / "list.txt"
+    listed.write_text("eight.mp4 0\nten.mp4 1\n")
+    report = check_dataset(listed, videos, dataset["labels"], num_workers=1)
+    assert report["ok"] is True
+    assert report["pixel_formats"] == {"yuv444p": 1, "yuv420p10le": 1}  # write_video: 4:4:4 by default
+    assert report["backend_dependent_pixels"] == {"count": 1, "examples": ["ten.mp4"]}
+    assert "1 videos have more than 8 bits and subsampled chroma" in format_report(report)
+
+
+def test_check_names_videos_cut_short(dataset, tmp_path):
+    """A download cut in its frame data loads (the last decoded frame repeats) but check names it."""
+    from tcclip.data.check import format_report
+
+    videos = tmp_path / "videos"
+    whole = write_video(videos / "whole.mp4", clip(30, height=48, width=64), pix_fmt="yuv420p",
+                        container_options={"movflags": "faststart"})
+    data = whole.read_bytes()
+    (videos / "cut.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    listed = tmp_path / "list.txt"
+    listed.write_text("whole.mp4 0\ncut.mp4 1\n")
+    report = check_dataset(listed, videos, dataset["labels"], num_workers=1)
+    assert report["ok"] is True and report["decodable"] == 2
+    (short,) = report["decode_short"]
+    assert short["path"].endswith("cut.mp4") and short["line"] == 2 and short["frames_in_header"] == 30
+    assert 0 < short["frames_decoded"] < 30
+    assert "1 videos decode fewer frames than their header says" in format_report(report)

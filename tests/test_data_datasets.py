@@ -167,53 +167,127 @@ def test_class_names_can_be_given_directly(world):
     assert dataset.classnames == ["a", "b", "c"]
 
 
-def make_list(tmp_path, world, bad_entries: int, good_repeats: int = 1):
+def make_list(tmp_path, world, bad_entries: int, good_repeats: int = 1, name: str | None = None):
     lines = [f"{rel} {label}" for rel, label, _ in world["entries"]] * good_repeats
     bad = ["bad/empty.mp4 0", "bad/junk.mp4 1", "bad/missing.mp4 2"]
     lines += [bad[i % 3] for i in range(bad_entries)]
-    path = tmp_path / f"list_{bad_entries}.txt"
+    path = tmp_path / (name or f"list_{bad_entries}.txt")
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def test_corrupt_video_is_skipped_deterministically_logged_and_counted(world, tmp_path, caplog):
+def test_corrupt_training_video_is_replaced_deterministically_logged_and_counted(world, tmp_path, caplog):
     path = make_list(tmp_path, world, bad_entries=1)
     bad_index = 6
-    first = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
+    first = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="train",
                          max_skip_rate=1.0, seed=3)
     with caplog.at_level(logging.WARNING, logger="tcclip.data"):
-        sample = first[bad_index]
-    assert sample["skipped"] == 1 and sample["index"] == bad_index
-    assert "bad/empty.mp4" in caplog.text
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            sample = first[bad_index]
+    assert sample["skipped"] == 1 and sample["index"] == bad_index and sample["video"] is not None
+    assert "bad/empty.mp4" in caplog.text and "replacing it" in caplog.text
     assert first.skip_stats()["skipped"] == 1 and first.skip_stats()["tried"] == 2
-    assert first.skip_stats()["paths"][0].endswith("bad/empty.mp4")
+    assert first.skip_stats()["paths"][0].endswith("bad/empty.mp4") and first.skip_stats()["unreadable"] == 1
     # the replacement is a real, different video, the same in a fresh copy with the same seed
-    second = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
+    second = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="train",
                           max_skip_rate=1.0, seed=3)
-    again = second[bad_index]
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        again = second[bad_index]
     assert torch.equal(sample["video"], again["video"]) and sample["label"] == again["label"]
     replacements = set()
     for seed in range(8):
-        other = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
+        other = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="train",
                              max_skip_rate=1.0, seed=seed)
         replacements.add(other._replacement_index(bad_index, 0))
     assert bad_index not in replacements and len(replacements) > 1
 
 
-def test_too_many_skips_raise_a_clear_error(world, tmp_path):
-    path = make_list(tmp_path, world, bad_entries=6, good_repeats=4)  # 24 good, 6 bad
+def test_corrupt_test_video_is_never_replaced(world, tmp_path, caplog):
+    """Test mode: the broken entry comes back empty, with its own label and path (issue 12)."""
+    path = make_list(tmp_path, world, bad_entries=3)  # 6 good, then empty (label 0), junk (1), missing (2)
     dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
-                           max_skip_rate=0.05, min_samples_for_skip_check=20)
-    with pytest.raises(TooManyCorruptVideosError, match="max_skip_rate"):
-        for index in range(len(dataset)):
-            dataset[index]
-    assert dataset.videos_tried >= 20  # it waited for enough evidence
+                           max_skip_rate=1.0)
+    with caplog.at_level(logging.WARNING, logger="tcclip.data"):
+        samples = [dataset[i] for i in range(len(dataset))]
+    broken = samples[6:]
+    assert [(s["video"], s["label"], s["index"], s["skipped"], s["path"]) for s in broken] == [
+        (None, 0, 6, 1, "bad/empty.mp4"), (None, 1, 7, 1, "bad/junk.mp4"), (None, 2, 8, 1, "bad/missing.mp4")]
+    assert "empty" in broken[0]["error"] and "does not exist" in broken[2]["error"]
+    assert all(s["video"] is not None and s["skipped"] == 0 for s in samples[:6])
+    assert dataset.skip_stats()["tried"] == 9  # one try per entry: nothing else was loaded in their place
+    assert "leaving it out of the evaluation" in caplog.text
+
+
+def test_skip_limit_is_a_fraction_of_the_list_not_of_the_first_tries(world, tmp_path):
+    """2 broken of 62 (3.2 %) under a 5 % limit never stops, wherever the broken ones sit (issue 12:
+    a list 3.1 % broken stopped at "2 of 21 tried" because the broken ones came early)."""
+    good = [f"{rel} {label}" for rel, label, _ in world["entries"]] * 10  # 60 good
+    for positions in ((0, 1), (19, 20), (58, 59)):
+        lines = list(good)
+        for position, bad in zip(positions, ("bad/empty.mp4 0", "bad/junk.mp4 1"), strict=True):
+            lines.insert(position, bad)
+        path = tmp_path / f"early_{positions[0]}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
+                               max_skip_rate=0.05)
+        assert dataset.max_unreadable == 3  # int(0.05 * 62)
+        broken = [i for i in range(len(dataset)) if dataset[i]["video"] is None]
+        assert broken == list(positions)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_skip_limit_stops_at_the_first_video_past_the_limit_in_any_order(world, tmp_path, order):
+    """4 broken of 40 under a 5 % limit (2 allowed): stops when the third distinct broken video is met."""
+    lines = [f"{rel} {label}" for rel, label, _ in world["entries"]] * 6 + [
+        "bad/empty.mp4 0", "bad/junk.mp4 1", "bad/missing.mp4 2", "bad/gone.mp4 0"]
+    np.random.default_rng(order).shuffle(lines)
+    path = tmp_path / "over.txt"
+    path.write_text("\n".join(lines) + "\n")
+    dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
+                           max_skip_rate=0.05)
+    third = [i for i, line in enumerate(lines) if line.startswith("bad/")][2]
+    for index in range(third):
+        dataset[index]
+    with pytest.raises(TooManyCorruptVideosError, match=r"3 of the 40 videos .* max_skip_rate=0.05 .*\(2\)"):
+        dataset[third]
+
+
+def test_a_broken_video_met_again_counts_once(world, tmp_path):
+    """Training meets the same broken video every epoch (and as a replacement draw): it is one broken video."""
+    path = make_list(tmp_path, world, bad_entries=1, good_repeats=3)  # 18 good + 1 broken (5.3 %)
+    dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="train",
+                           max_skip_rate=0.06)  # 1 allowed
+    skipped = sum(dataset[i]["skipped"] for _ in range(5) for i in range(len(dataset)))
+    assert skipped >= 5 and dataset.skip_stats()["unreadable"] == 1
+
+
+def test_dataloader_workers_share_the_broken_count(world, tmp_path):
+    """Two workers each meet some of the broken videos; the limit counts them all together."""
+    lines = [f"{rel} {label}" for rel, label, _ in world["entries"]] * 5  # 30 good
+    for position, bad in ((0, "bad/empty.mp4 0"), (1, "bad/junk.mp4 1"), (2, "bad/missing.mp4 2")):
+        lines.insert(position, bad)  # batch_size 1: worker 0 gets indices 0 and 2, worker 1 gets index 1
+    path = tmp_path / "shared.txt"
+    path.write_text("\n".join(lines) + "\n")
+    dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="train",
+                           max_skip_rate=0.07, max_attempts=1)  # int(0.07 * 33) = 2 allowed; no replacement draws
+    assert dataset.max_unreadable == 2
+    loader = DataLoader(dataset, batch_size=1, num_workers=2, collate_fn=lambda items: items)
+    with pytest.raises(TooManyCorruptVideosError):
+        for _ in loader:
+            pass
+
+
+def test_max_skip_rate_must_be_a_fraction(world):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        VideoDataset(world["good"], world["videos"], world["labels"], max_skip_rate=5)
 
 
 def test_few_skips_are_tolerated(world, tmp_path):
     path = make_list(tmp_path, world, bad_entries=1, good_repeats=4)  # 24 good, 1 bad
     dataset = VideoDataset(path, world["videos"], world["labels"], num_frames=4, size=SIZE, mode="test",
-                           max_skip_rate=0.05, min_samples_for_skip_check=20)
+                           max_skip_rate=0.05)
     total = sum(dataset[i]["skipped"] for i in range(len(dataset)))
     assert total == 1 and dataset.skip_stats()["skipped"] == 1
 
@@ -235,3 +309,4 @@ def test_skip_counts_survive_dataloader_workers(world, tmp_path):
     expected = sum(in_process[i]["skipped"] for i in range(len(in_process)))
     assert skipped == expected == in_process.videos_skipped and skipped >= 3 and len(seen_labels) == 9
     assert dataset.videos_skipped == 0  # the parent's copy never decoded: workers must report
+    assert dataset.skip_stats()["unreadable"] == 3  # ... but the shared flags are the parent's too

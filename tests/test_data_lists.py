@@ -43,3 +43,85 @@ def test_base_novel_split_is_a_seeded_partition():
 def test_remap_keeps_order_and_renumbers():
     items = [("a", 3), ("b", 1), ("c", 3), ("d", 0)]
     assert lists.remap(items, [3, 0]) == [("a", 0), ("c", 0), ("d", 1)]
+
+
+# ----------------------------------------------------------------------------- malformed files (issue 12)
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("labels.csv", "id,name\n0,run\n1,jump\n2,run\n", ["'run' is class 0 (line 2) and class 2 (line 4)"]),
+    ("labels.csv", "id,name\n0,Run\n1,jump\n2,run  \n", ["class 0 (line 2) and class 2 (line 4)"]),  # as CLIP reads them
+    ("labels.txt", "run\njump\nrun\nswim\njump\n", ["'run' is class 0 (line 1) and class 2 (line 3)",
+                                                   "'jump' is class 1 (line 2) and class 4 (line 5)"]),
+    ("labels.json", '{"0": "run", "1": "run"}', ["class 0 (key '0') and class 1 (key '1')"]),
+    ("labels.json", '["run", "jump", "run"]', ["class 0 (entry 0) and class 2 (entry 2)"]),
+    ("labels.json", '{"running": "a person runs", "jogging": "a person runs"}',
+     ["class 0 (key 'running') and class 1 (key 'jogging')"]),
+])
+def test_repeated_class_names_are_an_error_naming_them(tmp_path, name, text, where):
+    """Two classes with one name passed eval and check (issue 12); the text encoder cannot tell them apart."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError, match="class names repeat") as info:
+        lists.load_classnames(path)
+    assert str(path) in str(info.value) and all(w in str(info.value) for w in where)
+
+
+def test_a_blank_line_in_a_plain_text_label_file_is_an_error_naming_it(tmp_path):
+    """Line i is class i - 1: a skipped blank line renumbered every later class (issue 12)."""
+    path = tmp_path / "labels.txt"
+    path.write_text("archery\nbowling\n\ncooking\n   \ndancing\n")
+    with pytest.raises(ValueError, match=r"labels.txt:3: blank line .*\[3, 5\]"):
+        lists.load_classnames(path)
+    path.write_text("\narchery\n")
+    with pytest.raises(ValueError, match="labels.txt:1: blank line"):
+        lists.load_classnames(path)
+    path.write_text("archery\r\nbowling\r\ncooking\r\n\r\n\n")  # trailing blank lines and CRLF are fine
+    assert lists.load_classnames(path) == ["archery", "bowling", "cooking"]
+
+
+def test_json_label_file_with_a_repeated_key_is_an_error(tmp_path):
+    """json.loads keeps the last of two equal keys: class 0 "run" silently became "swim"."""
+    path = tmp_path / "labels.json"
+    path.write_text('{"0": "run", "1": "jump", "0": "swim"}')
+    with pytest.raises(ValueError, match=r"repeats the keys \['0'\]"):
+        lists.load_classnames(path)
+
+
+def test_byte_order_mark_is_not_part_of_the_first_path_or_header(tmp_path):
+    """A list saved by a Windows editor starts with U+FEFF: the first video was 'missing', the CSV header wrong."""
+    listed = tmp_path / "list.txt"
+    listed.write_bytes("\ufeffa/clip.mp4 0\r\nb/clip.mp4 1\r\n".encode())
+    assert lists.read_list(listed) == [("a/clip.mp4", 0), ("b/clip.mp4", 1)]
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes("\ufeffid,name\n0,run\n1,jump\n".encode())
+    assert lists.load_classnames(labels) == ["run", "jump"]
+    plain = tmp_path / "labels.txt"
+    plain.write_bytes("\ufeffrun\njump\n".encode())
+    assert lists.load_classnames(plain) == ["run", "jump"]
+
+
+@pytest.mark.parametrize("name", ["list.txt", "labels.csv"])
+def test_a_file_that_is_not_utf8_is_an_error_naming_file_and_line(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"id,name\n0,run\n1,caf\xe9\n" if name.endswith(".csv") else b"a.mp4 0\nb\xe9.mp4 1\n")
+    read = lists.load_classnames if name.endswith(".csv") else lists.read_list
+    with pytest.raises(ValueError, match=rf"{name}:[23]: .*not UTF-8 .*0xe9"):
+        read(path)
+
+
+def test_old_mac_line_endings_and_nul_bytes_in_lists(tmp_path):
+    """A lone CR ended no line: "a.mp4 0\\rb.mp4 1" was one entry, path "a.mp4 0\\rb.mp4", label 1."""
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"a.mp4 0\rb.mp4 1\r")
+    assert lists.read_list(path) == [("a.mp4", 0), ("b.mp4", 1)]
+    path.write_bytes(b"a.mp4 0\nb\x00\x00.mp4 1\n")
+    with pytest.raises(ValueError, match="list.txt:2: NUL byte"):
+        lists.read_list(path)
+
+
+def test_a_folder_where_a_file_should_be_is_named_as_such(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        lists.load_classnames(tmp_path)
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        lists.read_list(tmp_path)

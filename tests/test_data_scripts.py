@@ -53,19 +53,34 @@ HAS_RAR_TOOL = any(shutil.which(t) for t in ("unrar", "unar", "7z", "bsdtar"))
 
 @dataclass
 class Server:
-    """A local HTTP server over ``root`` with Range support and a request log."""
+    """A local HTTP server over ``root`` with Range support and a request log.
+
+    Like a real file server it sends a strong ``ETag`` (a hash of the content) and
+    ``Last-Modified``, and honours ``If-Range`` (a Range request whose validator no longer
+    matches gets the whole file, status 200); each can be switched off to play a server that
+    lacks it. ``replace_after`` swaps a file's content once the first request for it is served
+    (a file replaced on the server between two attempts).
+    """
 
     root: Path
     url: str
     log: list[tuple[str, str | None]] = field(default_factory=list)
+    if_range_log: list[str | None] = field(default_factory=list)
     truncate_once: set[str] = field(default_factory=set)  # paths cut short on first GET
+    replace_after: dict[str, bytes] = field(default_factory=dict)
     ignore_range: bool = False
+    honour_if_range: bool = True
+    send_etag: bool = True
+    send_last_modified: bool = True
 
     def downloads(self) -> int:
         return len(self.log)
 
 
 def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
+    import email.utils
+    import hashlib
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:  # quiet
             pass
@@ -77,10 +92,16 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
             path = server.root / rel
             rng = self.headers.get("Range")
             server.log.append((rel, rng))
+            server.if_range_log.append(self.headers.get("If-Range"))
             if not path.is_file():
                 self.send_error(404)
                 return
             data = path.read_bytes()
+            etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+            modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+            if_range = self.headers.get("If-Range")
+            if rng and if_range and server.honour_if_range and if_range not in (etag, modified):
+                rng = None  # RFC 9110: the file changed, so the Range is ignored and all of it is sent
             start = 0
             if rng and not server.ignore_range:
                 start = int(rng.split("=")[1].split("-")[0])
@@ -95,7 +116,14 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_response(200)
             body = data[start:]
             self.send_header("Content-Length", str(len(body)))
+            if server.send_etag:
+                self.send_header("ETag", etag)
+            if server.send_last_modified:
+                self.send_header("Last-Modified", modified)
             self.end_headers()
+            if rel in server.replace_after:  # the next request finds another file
+                path.write_bytes(server.replace_after.pop(rel))
+                os.utime(path, (path.stat().st_atime + 10, path.stat().st_mtime + 10))
             if rel in server.truncate_once:  # a dropped connection half-way through
                 server.truncate_once.discard(rel)
                 self.wfile.write(body[: len(body) // 2])
@@ -212,17 +240,78 @@ def pick(release_file: str, per_class: int, classes: int | None = None) -> list[
 def test_download_resumes_an_interrupted_file(server: Server, tmp_path: Path) -> None:
     data = os.urandom(3 * C.CHUNK + 123)
     (server.root / "big.bin").write_bytes(data)
+    server.truncate_once.add("big.bin")
     dest = tmp_path / "dl" / "big.bin"
-    dest.parent.mkdir()
-    dest.with_name("big.bin.part").write_bytes(data[: C.CHUNK + 7])  # an earlier run died
     manifest = C.Manifest(tmp_path / "dl" / C.MANIFEST_NAME)
+    with pytest.raises(C.PrepareError, match="rerun"):  # an earlier run died half-way
+        C.download(server.url + "big.bin", dest, manifest=manifest, show=False, retries=1)
+    part = dest.with_name("big.bin.part")
+    done = part.stat().st_size
+    assert 0 < done < len(data) and json.loads(part.with_name("big.bin.part.json").read_text())["size"] == len(data)
     C.download(server.url + "big.bin", dest, manifest=manifest, show=False)
-    assert dest.read_bytes() == data
-    assert server.log == [("big.bin", f"bytes={C.CHUNK + 7}-")]
+    assert dest.read_bytes() == data and not part.exists() and not part.with_name("big.bin.part.json").exists()
+    assert server.log == [("big.bin", None), ("big.bin", f"bytes={done}-")]
+    assert server.if_range_log[1].startswith('"')  # the ETag of the file the part came from
     assert json.loads(manifest.path.read_text())["files"]["big.bin"]["sha256"] == \
         C.file_hash(dest)
     C.download(server.url + "big.bin", dest, manifest=C.Manifest(manifest.path), show=False)
-    assert server.downloads() == 1  # the rerun trusted the manifest
+    assert server.downloads() == 2  # the rerun trusted the manifest
+
+
+@pytest.mark.parametrize("record,honour_if_range", [(False, True), (True, True), (True, False)])
+def test_download_discards_a_stale_part_larger_than_the_file(server: Server, tmp_path: Path, record: bool,
+                                                             honour_if_range: bool) -> None:
+    """A .part of an older, longer version of the file got HTTP 416 and was kept as the file (issue 12)."""
+    data = os.urandom(C.CHUNK + 3)
+    (server.root / "f.bin").write_bytes(data)
+    server.honour_if_range = honour_if_range
+    dest = tmp_path / "f.bin"
+    part = dest.with_name("f.bin.part")
+    part.write_bytes(os.urandom(len(data) + 4096))
+    if record:  # written by an earlier run of this code, for the old file
+        part.with_name("f.bin.part.json").write_text(json.dumps(
+            {"url": server.url + "f.bin", "size": len(data) + 9000, "etag": '"old"', "last_modified": None}))
+    manifest = C.Manifest(tmp_path / C.MANIFEST_NAME)
+    C.download(server.url + "f.bin", dest, manifest=manifest, show=False)
+    assert dest.read_bytes() == data and not part.exists() and not part.with_name("f.bin.part.json").exists()
+    assert manifest.entries["f.bin"]["size"] == len(data)
+
+
+@pytest.mark.parametrize("honour_if_range,etag,last_modified,new_size", [
+    (True, True, True, 0),      # a good server: If-Range gets the whole new file
+    (False, True, False, 0),    # no If-Range: the 206's ETag differs
+    (False, False, True, 0),    # no If-Range, no ETag: Last-Modified differs
+    (False, False, False, 77),  # no validators at all: the size differs
+])
+def test_download_restarts_when_the_file_changes_between_attempts(server: Server, tmp_path: Path,
+                                                                  honour_if_range: bool, etag: bool,
+                                                                  last_modified: bool, new_size: int) -> None:
+    """A file replaced on the server between two attempts was stitched: old prefix + new suffix (issue 12)."""
+    old = os.urandom(2 * C.CHUNK + 5)
+    new = os.urandom(len(old) + new_size)
+    (server.root / "f.bin").write_bytes(old)
+    server.truncate_once.add("f.bin")
+    server.replace_after["f.bin"] = new
+    server.honour_if_range, server.send_etag, server.send_last_modified = honour_if_range, etag, last_modified
+    dest = tmp_path / "f.bin"
+    manifest = C.Manifest(tmp_path / C.MANIFEST_NAME)
+    C.download(server.url + "f.bin", dest, manifest=manifest, show=False)
+    assert dest.read_bytes() == new
+    assert manifest.entries["f.bin"]["sha256"] == C.file_hash(server.root / "f.bin")
+    assert server.log[1][1] is not None  # the second try did ask to resume
+
+
+def test_download_accepts_a_complete_part_only_for_a_file_of_its_size(server: Server, tmp_path: Path) -> None:
+    data = os.urandom(C.CHUNK + 3)
+    (server.root / "f.bin").write_bytes(data)
+    server.honour_if_range = False
+    dest = tmp_path / "f.bin"
+    part = dest.with_name("f.bin.part")
+    part.write_bytes(data)  # the run died between the last byte and the rename
+    part.with_name("f.bin.part.json").write_text(json.dumps(
+        {"url": server.url + "f.bin", "size": len(data), "etag": None, "last_modified": None}))
+    C.download(server.url + "f.bin", dest, show=False)
+    assert dest.read_bytes() == data and server.log == [("f.bin", f"bytes={len(data)}-")]  # 416, nothing re-sent
 
 
 def test_download_retries_a_dropped_connection_and_checks_sha(server: Server,
@@ -269,6 +358,61 @@ def test_extract_is_atomic_and_skips_when_done(tmp_path: Path) -> None:
     with pytest.raises(C.PrepareError, match="escapes"):
         C.extract(evil, tmp_path / "evil", show=False)
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "evil").exists()
+
+
+def _tar(members: list[tarfile.TarInfo], data: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for info in members:
+            tf.addfile(info, io.BytesIO(data[info.name]) if info.name in data else None)
+    return buf.getvalue()
+
+
+def test_extract_refuses_hostile_member_names(tmp_path: Path) -> None:
+    """Links out of the folder, absolute names, and names that only share the folder's prefix."""
+    link = tarfile.TarInfo("videos")
+    link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path)  # then a file written "through" the link
+    through = tarfile.TarInfo("videos/planted.txt")
+    through.size = 1
+    archive = tmp_path / "link.tar"
+    archive.write_bytes(_tar([link, through], {"videos/planted.txt": b"x"}))
+    # a raw tarfile.AbsoluteLinkError (a traceback from every script) before
+    with pytest.raises(C.PrepareError, match="refused to extract member 'videos'"):
+        C.extract(archive, tmp_path / "out", show=False)
+    assert not (tmp_path / "planted.txt").exists() and not (tmp_path / "out").exists()
+    absolute = tmp_path / "abs.zip"
+    absolute.write_bytes(zip_bytes({"/tmp/tcclip_planted.txt": b"x"}))
+    with pytest.raises(C.PrepareError, match="escapes"):
+        C.extract(absolute, tmp_path / "out", show=False)
+    # the check compared strings: a sibling whose name starts with the folder's name passed
+    folder = tmp_path / ".videos.ab12"
+    folder.mkdir()
+    with pytest.raises(C.PrepareError, match="escapes"):
+        C._check_member("../.videos.ab12evil/x.mp4", folder)
+    C._check_member("fine/../x.mp4", folder)  # ".." that stays inside is fine
+
+
+def test_extract_removes_the_temporary_folder_of_an_interrupted_run(tmp_path: Path) -> None:
+    """A killed extraction's temporary folder (gigabytes for a Kinetics part) was left forever."""
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(tar_gz({"d/one.txt": b"1"}))
+    stale = tmp_path / ".out.k2j4_x9q"  # what tempfile.mkdtemp(prefix=".out.") made before the kill
+    (stale / "d").mkdir(parents=True)
+    (stale / "d" / "half.txt").write_bytes(b"x" * 100)
+    other = tmp_path / ".out_2.k2j4_x9q"  # another archive's folder: not ours
+    other.mkdir()
+    dest = C.extract(archive, tmp_path / "out", show=False)
+    assert (dest / "d" / "one.txt").read_text() == "1"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out_2.k2j4_x9q", "a.tar.gz", "out"]
+
+
+def test_a_damaged_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / C.MANIFEST_NAME
+    for text in ('{"files": {"a.tar": {"size": 1', '{"files": ["a.tar"]}', "[]"):
+        path.write_text(text)
+        with pytest.raises(C.PrepareError, match="is damaged .* delete it"):
+            C.Manifest(path)
 
 
 def test_missing_rar_tool_message_says_how_to_fix(tmp_path: Path,
@@ -715,6 +859,40 @@ def test_reencode_is_parallel_resumable_and_rewrites_lists(tmp_path: Path, clip_
     assert read_list(ddir / "splits/few_shot/train_2shot.txt") == [("a/a2.mp4", 0)]
     summary = reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(fake))
     assert "already" in summary.notes[0] and len(log.read_text().split()) == 5
+
+
+def _fake_ffmpeg(tmp_path: Path, fail_on: str = "") -> Path:
+    """Copies input to output; exits 1 for inputs whose name contains ``fail_on``."""
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f"#!{sys.executable}\nimport shutil, sys\na = sys.argv\nsrc = a[a.index('-i') + 1]\n"
+                    f"if {fail_on!r} and {fail_on!r} in src:\n    print('moov atom not found', file=sys.stderr)\n"
+                    "    sys.exit(1)\nshutil.copy(src, a[-1])\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+def test_reencode_refuses_videos_that_would_become_one_file(tmp_path: Path, clip_bytes: bytes) -> None:
+    """a1.avi and a1.webm both became a1.mp4: one was taken for done, both list entries showed the other."""
+    ddir = _small_dataset(tmp_path, clip_bytes)
+    (ddir / "videos" / "a" / "a1.webm").write_bytes(clip_bytes[:-1])
+    with pytest.raises(C.PrepareError, match=r"differ only in their extension .*a/a1.avi and a/a1.webm"):
+        reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path)))
+    assert not (ddir / "videos_320p").exists() and read_list(ddir / "splits/train_split1.txt")[0][0] == "a/a0.avi"
+
+
+def test_reencode_names_every_clip_ffmpeg_cannot_read_and_how_to_go_on(tmp_path: Path, clip_bytes: bytes) -> None:
+    ddir = _small_dataset(tmp_path, clip_bytes)
+    with pytest.raises(C.PrepareError, match=r"2 of 6 clips .*reencode_failures.log.*download it again or delete it"):
+        reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path, fail_on="1.avi")))
+    failed = (ddir / "reencode_failures.log").read_text().splitlines()
+    assert len(failed) == 2 and all("1.avi" in line and "moov atom" in line for line in failed)
+    assert read_list(ddir / "splits/train_split1.txt")[0][0] == "a/a0.avi"  # the dataset is unchanged
+    for broken in ("a/a1.avi", "b/b1.avi"):  # the documented way on: delete the broken clips, rerun
+        (ddir / "videos" / broken).unlink()
+    reenc.reencode(tmp_path, "hmdb51", show=False, ffmpeg=str(_fake_ffmpeg(tmp_path, fail_on="1.avi")))
+    assert read_list(ddir / "splits/train_split1.txt") == [("a/a0.mp4", 0), ("b/b1.mp4", 1)]
+    assert not (ddir / "videos" / "b" / "b1.mp4").exists()  # listed, missing: the loaders count it
+    assert not (ddir / "reencode_failures.log").exists()
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")

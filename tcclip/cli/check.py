@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"])
     parser.add_argument("--num-frames", type=int, default=16, help="flag videos with fewer frames")
+    parser.add_argument("--max-skip-rate", type=float, default=0.05,
+                        help="the run's data.max_skip_rate: say whether the unreadable videos exceed it")
     parser.add_argument("--out", default="dataset_check", help="report path prefix (.json and .txt)")
     parser.add_argument("--published", action="store_true",
                         help="with --dataset: count how many entries of each published protocol list are on disk")
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         _parser().error("give LIST_FILE VIDEO_ROOT LABEL_FILE, or --dataset NAME")
     report = check_dataset(list_file, video_root, label_file, num_workers=args.workers, backend=args.backend,
-                           num_frames=args.num_frames)
+                           num_frames=args.num_frames, max_skip_rate=args.max_skip_rate)
     json_path, text_path = write_report(report, args.out)
     print(format_report(report), end="")
     print(f"report written to {json_path} and {text_path}")

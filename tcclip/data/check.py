@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..io import atomic_write_json, atomic_write_text
-from .decoding import Backend, VideoDecodeError, read_video_frames
+from .decoding import Backend, VideoDecodeError, backends_agree, read_video_frames, video_info
 from .lists import load_classnames, parse_annotation_list
 from .published import VIDEO_EXTENSIONS
 
@@ -40,15 +40,21 @@ def _probe(path: Path, backend: Backend) -> dict[str, object]:
         length.append(num_frames)
         return sorted({0, num_frames // 2, num_frames - 1})
 
+    details: dict[str, object] = {}
     try:
-        frames = read_video_frames(path, first_middle_last, backend=backend)
+        frames = read_video_frames(path, first_middle_last, backend=backend, details=details)
     except VideoDecodeError as error:
         status = "missing" if not path.exists() else ("empty" if path.is_file() and path.stat().st_size == 0
                                                       else "corrupt")
         return {"status": status, "error": error.reason}
     except Exception as error:  # a check must report, not crash, whatever the decoder throws
         return {"status": "corrupt", "error": f"{type(error).__name__}: {error}"}
-    return {"status": "ok", "frames": length[0], "height": int(frames.shape[-2]), "width": int(frames.shape[-1])}
+    try:
+        pix_fmt = str(video_info(path)["pix_fmt"])
+    except VideoDecodeError:  # decoded (by decord) but PyAV cannot read the header: format unknown
+        pix_fmt = "unknown"
+    return {"status": "ok", "frames": length[-1], "height": int(frames.shape[-2]), "width": int(frames.shape[-1]),
+            "pix_fmt": pix_fmt, **details}
 
 
 def _summary(values: list[int]) -> dict[str, float] | None:
@@ -78,14 +84,17 @@ def check_dataset(
     num_frames: int = 16,
     report_path: str | os.PathLike[str] | None = None,
     scan_unlisted: bool = True,
+    max_skip_rate: float = 0.05,
 ) -> dict[str, object]:
     """Checks a list against its video folder and label file -> report dict.
 
     The report has ``ok`` (True when the list parses, the labels fit and every video decodes),
     the problems by kind (``list_errors``, ``label_errors``, ``missing``, ``empty``,
-    ``corrupt``), frame-count and resolution statistics, videos shorter than ``num_frames``,
-    per-class counts, duplicates and the number of unlisted video files. With ``report_path``
-    it also writes ``<report_path>.json`` and ``<report_path>.txt``.
+    ``corrupt``), ``unreadable`` (how many entries, their fraction of the list, and whether that
+    is over ``max_skip_rate``: the limit at which training and evaluation stop, see
+    :class:`~tcclip.data.datasets.VideoDataset`), frame-count and resolution statistics, videos
+    shorter than ``num_frames``, per-class counts, duplicates and the number of unlisted video
+    files. With ``report_path`` it also writes ``<report_path>.json`` and ``<report_path>.txt``.
     """
     list_file, video_root, label_file = Path(list_file), Path(video_root), Path(label_file)
     report: dict[str, object] = {
@@ -116,8 +125,17 @@ def check_dataset(
     with ThreadPoolExecutor(max_workers=max(1, num_workers)) as pool:
         probes = list(pool.map(lambda p: _probe(p, backend), paths))
     frame_counts, heights, widths, short = [], [], [], []
+    pixel_formats: Counter[str] = Counter()
+    backend_dependent: list[str] = []
+    cut_short: list[dict[str, object]] = []
     for record, path, probe in zip(records, paths, probes, strict=True):
         if probe["status"] == "ok":
+            pixel_formats[str(probe["pix_fmt"])] += 1
+            if "frames_decoded" in probe:
+                cut_short.append({"path": str(path), "line": record.line_number, "frames_in_header":
+                                  probe["frames_in_header"], "frames_decoded": probe["frames_decoded"]})
+            if probe["pix_fmt"] != "unknown" and not backends_agree(str(probe["pix_fmt"])):
+                backend_dependent.append(record.path)
             frame_counts.append(int(probe["frames"]))  # type: ignore[arg-type]
             heights.append(int(probe["height"]))  # type: ignore[arg-type]
             widths.append(int(probe["width"]))  # type: ignore[arg-type]
@@ -128,10 +146,18 @@ def check_dataset(
                 {"path": str(path), "line": record.line_number, "error": probe["error"]})
     counts = Counter(record.label for record in records)
     report["decodable"] = len(frame_counts)
+    broken = len(records) - len(frame_counts)
+    allowed = int(max_skip_rate * len(records) + 1e-9)  # VideoDataset.max_unreadable
+    report["unreadable"] = {"count": broken, "of": len(records),
+                            "fraction": round(broken / len(records), 6) if records else 0.0,
+                            "max_skip_rate": max_skip_rate, "allowed": allowed, "over_limit": broken > allowed}
     report["frame_counts"] = _summary(frame_counts)
     report["heights"] = _summary(heights)
     report["widths"] = _summary(widths)
     report["shorter_than_num_frames"] = {"num_frames": num_frames, "count": len(short), "examples": short[:20]}
+    report["decode_short"] = cut_short
+    report["pixel_formats"] = dict(pixel_formats.most_common())
+    report["backend_dependent_pixels"] = {"count": len(backend_dependent), "examples": backend_dependent[:20]}
     report["per_class_counts"] = {str(label): counts[label] for label in sorted(counts)}
     report["classes_without_videos"] = [name for i, name in enumerate(classnames) if counts.get(i, 0) == 0]
     duplicates = [path for path, n in Counter(record.path for record in records).items() if n > 1]
@@ -157,6 +183,14 @@ def format_report(report: dict[str, object]) -> str:
     for key in ("list_errors", "label_errors"):
         for message in report.get(key, []):  # type: ignore[union-attr]
             lines.append(f"  {key[:-7]} error: {message}")
+    unreadable = report.get("unreadable")
+    if unreadable and unreadable["count"]:  # type: ignore[index]
+        lines.append(
+            f"unreadable:  {unreadable['count']} of {unreadable['of']} ({unreadable['fraction']:.1%}); "  # type: ignore[index]
+            f"max_skip_rate {unreadable['max_skip_rate']:g} allows {unreadable['allowed']}: "  # type: ignore[index]
+            + ("training and evaluation on this list STOP when they meet one more"
+               if unreadable["over_limit"] else  # type: ignore[index]
+               "training replaces them, evaluation leaves them out and names them"))
     for key in ("missing", "empty", "corrupt"):
         items = report.get(key, [])
         lines.append(f"{key + ':':<13}{len(items)}")  # type: ignore[arg-type]
@@ -169,6 +203,20 @@ def format_report(report: dict[str, object]) -> str:
     short = report.get("shorter_than_num_frames") or {}
     if short:
         lines.append(f"short:       {short['count']} videos have fewer than {short['num_frames']} frames")  # type: ignore[index]
+    cut = report.get("decode_short") or []
+    if cut:
+        lines.append(f"cut short:   {len(cut)} videos decode fewer frames than their header says (they load, the last "  # type: ignore[arg-type]
+                     "frame repeating; a download cut short? fetch them again)")
+        for item in cut[:20]:  # type: ignore[index]
+            lines.append(f"  line {item['line']}: {item['path']} ({item['frames_decoded']} of "
+                         f"{item['frames_in_header']} frames)")
+    if report.get("pixel_formats"):
+        lines.append("pixels:      " + ", ".join(f"{n} {fmt}" for fmt, n in report["pixel_formats"].items()))  # type: ignore[union-attr]
+    dependent = report.get("backend_dependent_pixels") or {}
+    if dependent.get("count"):  # type: ignore[union-attr]
+        lines.append(f"             {dependent['count']} videos have more than 8 bits and subsampled chroma: "  # type: ignore[index]
+                     "decord and PyAV give slightly different colours for them (re-encode to 8 bits for identical "
+                     "pixels on every platform: data_scripts/reencode.py)")
     if report.get("classes_without_videos"):
         lines.append(f"empty classes: {len(report['classes_without_videos'])}")  # type: ignore[arg-type]
     if report.get("duplicates"):

@@ -18,10 +18,20 @@ File formats (the reference release's, so its split files load unchanged; parsed
 
 Bad data policy: problems in the text files are errors at construction (a ValueError naming the
 file and line), because they are mistakes to fix, not noise to skip. A video that is missing,
-empty or corrupt is skipped at load time: a replacement sample is drawn deterministically from
-``seed`` and the index, the path is logged (logger ``tcclip.data``) and counted; more than
-``max_skip_rate`` of the videos tried (once at least ``min_samples_for_skip_check`` were tried)
-means the data is broken, which raises TooManyCorruptVideosError.
+empty or corrupt is logged (logger ``tcclip.data``) and counted, then:
+
+* in **train** mode a replacement sample is drawn deterministically from ``seed`` and the
+  index (training needs a clip for every slot of the batch, and a few other clips change
+  nothing);
+* in **test** mode it is never replaced (a replacement would be scored under the broken
+  video's name): the sample comes back with ``video=None`` and ``error`` set, and evaluation
+  leaves it out of the metrics, counts it and names it.
+
+The stop rule does not depend on the order of the list: once more than ``max_skip_rate`` of
+the list's entries (``max_skip_rate * len(dataset)``, counting each broken video once) have
+been found unreadable, loading raises TooManyCorruptVideosError. A list within the limit never
+stops; ``python -m tcclip check`` finds every broken video up front and says whether the list
+is over the limit.
 """
 
 from __future__ import annotations
@@ -47,7 +57,7 @@ Mode = Literal["train", "test"]
 
 
 class TooManyCorruptVideosError(RuntimeError):
-    """More videos failed to decode than ``max_skip_rate`` allows."""
+    """More of the list's videos failed to decode than ``max_skip_rate`` allows."""
 
 
 class VideoDataset(Dataset):
@@ -56,12 +66,15 @@ class VideoDataset(Dataset):
     ``__getitem__`` returns ``dict(video, label, index, skipped)``: ``video`` is float
     ``[T, 3, size, size]`` in train mode and ``[V, T, 3, size, size]`` in test mode with
     ``V = num_clips * num_crops`` (clip-major: all crops of clip 0, then clip 1, ...);
-    ``index`` is the index asked for (even when a replacement video was loaded) and
-    ``skipped`` the number of unreadable videos passed over for this sample, so a training
-    loop using DataLoader workers (each with its own copy of the counters) can sum them.
+    ``index`` is the index asked for and ``skipped`` the number of unreadable videos met for
+    this sample, so a loop using DataLoader workers (each with its own copy of the per-process
+    counters) can sum them. In train mode an unreadable video is replaced (``label`` is then
+    the replacement's); in test mode it is not: the sample is ``dict(video=None, label, index,
+    skipped=1, path, error)`` with the listed label, the list's path and the decoder's message.
 
     ``classnames_or_label_file`` is a label file path (see ``load_classnames``) or the list
-    of class names itself.
+    of class names itself. ``max_skip_rate`` is a fraction of the list (see the module
+    docstring); ``max_attempts`` bounds the replacements tried for one training sample.
     """
 
     def __init__(
@@ -82,7 +95,6 @@ class VideoDataset(Dataset):
         flip: bool = True,
         test_short_side: int | None = None,
         normalization: Normalization = "clip",
-        min_samples_for_skip_check: int = 20,
         max_attempts: int = 10,
     ) -> None:
         if mode not in ("train", "test"):
@@ -91,6 +103,8 @@ class VideoDataset(Dataset):
             raise ValueError("train mode samples one random clip and crop; use num_clips=num_crops=1")
         if num_frames <= 0:
             raise ValueError(f"num_frames must be positive, got {num_frames}")
+        if not 0.0 <= max_skip_rate <= 1.0:
+            raise ValueError(f"max_skip_rate is a fraction of the list, between 0 and 1; got {max_skip_rate}")
         self.list_file = Path(list_file)
         self.video_root = Path(video_root)
         if not self.video_root.is_dir():
@@ -118,7 +132,6 @@ class VideoDataset(Dataset):
         self.backend: Backend = backend
         self.decode_threads = decode_threads
         self.max_skip_rate = max_skip_rate
-        self.min_samples_for_skip_check = min_samples_for_skip_check
         self.max_attempts = max_attempts
         self.seed = seed
         self.transform = build_transform(mode == "train", size, num_crops, flip=flip,
@@ -127,6 +140,10 @@ class VideoDataset(Dataset):
         self.videos_tried = 0
         self.videos_skipped = 0
         self.skipped_paths: list[str] = []
+        # Which entries were found unreadable, in shared memory: DataLoader workers (forked or
+        # spawned: torch shares the storage) all mark the same flags, so the stop rule counts
+        # each broken video of the list once, whichever worker or epoch met it.
+        self._unreadable = torch.zeros(len(self.records), dtype=torch.bool).share_memory_()
 
     @property
     def num_classes(self) -> int:
@@ -136,6 +153,11 @@ class VideoDataset(Dataset):
     def labels(self) -> list[int]:
         return [record.label for record in self.records]
 
+    @property
+    def max_unreadable(self) -> int:
+        """How many distinct unreadable videos the list may hold before loading stops."""
+        return int(self.max_skip_rate * len(self) + 1e-9)
+
     def __len__(self) -> int:
         return len(self.records)
 
@@ -143,10 +165,11 @@ class VideoDataset(Dataset):
         return self.video_root / self.records[index].path
 
     def skip_stats(self) -> dict[str, object]:
-        """Videos tried / skipped by this instance (in this process) and the skipped paths."""
+        """Videos tried / skipped by this instance (in this process), the skipped paths, and
+        ``unreadable``: the distinct entries found unreadable by this dataset and its workers."""
         rate = self.videos_skipped / self.videos_tried if self.videos_tried else 0.0
         return {"tried": self.videos_tried, "skipped": self.videos_skipped, "rate": rate,
-                "paths": list(self.skipped_paths)}
+                "paths": list(self.skipped_paths), "unreadable": int(self._unreadable.sum())}
 
     def _replacement_index(self, index: int, attempt: int) -> int:
         """A different index, the same for the same (seed, index, attempt) in every process."""
@@ -155,17 +178,20 @@ class VideoDataset(Dataset):
         draw = int(np.random.default_rng([self.seed, index, attempt]).integers(len(self) - 1))
         return draw if draw < index else draw + 1
 
-    def _record_skip(self, error: VideoDecodeError) -> None:
+    def _record_skip(self, index: int, error: VideoDecodeError) -> None:
         self.videos_skipped += 1
         self.skipped_paths.append(error.path)
-        logger.warning("skipping unreadable video %s (%s) [%d of %d tried]", error.path, error.reason,
-                       self.videos_skipped, self.videos_tried)
-        if (self.videos_tried >= self.min_samples_for_skip_check
-                and self.videos_skipped > self.max_skip_rate * self.videos_tried):
+        self._unreadable[index] = True
+        unreadable = int(self._unreadable.sum())
+        action = "replacing it" if self.mode == "train" else "leaving it out of the evaluation"
+        logger.warning("unreadable video %s (%s); %s [%d distinct unreadable in the list of %d]", error.path,
+                       error.reason, action, unreadable, len(self))
+        if unreadable > self.max_unreadable:
             raise TooManyCorruptVideosError(
-                f"{self.videos_skipped} of {self.videos_tried} videos tried from {self.list_file} could not be "
-                f"decoded (more than max_skip_rate={self.max_skip_rate:.0%}); last: {error.path}. "
-                f"Run `python -m tcclip check` on this list to find the broken files.")
+                f"{unreadable} of the {len(self)} videos in {self.list_file} could not be decoded, more than "
+                f"max_skip_rate={self.max_skip_rate:g} of the list allows ({self.max_unreadable}); last: "
+                f"{error.path} ({error.reason}). Run `python -m tcclip check` on this list to find the broken "
+                f"files, then repair or remove them (or raise data.max_skip_rate).")
 
     def _load(self, index: int) -> torch.Tensor:
         path = self.video_path(index)
@@ -184,6 +210,16 @@ class VideoDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, object]:
         if index < 0:
             index += len(self)
+        if self.mode == "test":
+            record = self.records[index]
+            self.videos_tried += 1
+            try:
+                video = self._load(index)
+            except VideoDecodeError as error:
+                self._record_skip(index, error)
+                return {"video": None, "label": record.label, "index": index, "skipped": 1,
+                        "path": record.path, "error": error.reason}
+            return {"video": video, "label": record.label, "index": index, "skipped": 0}
         current = index
         skipped = 0
         for attempt in range(self.max_attempts):
@@ -192,7 +228,7 @@ class VideoDataset(Dataset):
                 video = self._load(current)
             except VideoDecodeError as error:
                 skipped += 1
-                self._record_skip(error)
+                self._record_skip(current, error)
                 current = self._replacement_index(index, attempt)
                 continue
             return {"video": video, "label": self.records[current].label, "index": index, "skipped": skipped}

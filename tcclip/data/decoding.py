@@ -2,8 +2,15 @@
 
 Why two backends: decord (the reference release's decoder) reads arbitrary frame indices
 fast, but it has no wheels for some platforms (e.g. aarch64, macOS arm64). PyAV is installable
-everywhere; both wrap FFmpeg, so for the same file they return bit-identical RGB frames (a
-test checks this).
+everywhere; both wrap FFmpeg, so for the same 8-bit file they return bit-identical RGB frames
+(tests check yuv420p, yuv422p, yuv444p, yuvj420p and gray). They are not identical for video
+with more than 8 bits per sample *and* subsampled chroma (yuv420p10le, yuv422p10le: HDR and
+some phone video): decord bundles FFmpeg 4.1 and PyAV a current FFmpeg, whose swscale
+upsamples such chroma differently, so colours near edges differ by a few levels on average
+and by tens of levels at sharp colour edges (a test measures it on a 10-bit file). There is no
+way to ask decord for the decoder's native pixels, so both cannot be made to convert the same
+way; :func:`backends_agree` says which pixel formats are affected, ``check`` counts them, and
+re-encoding to 8 bits (``data_scripts/reencode.py``) makes every platform see the same pixels.
 
 Every function returns ``torch.uint8`` tensors shaped ``[T, 3, H, W]`` (RGB). Grayscale videos
 come out as 3 identical channels (both backends convert to rgb24). Videos with a rotation in
@@ -20,7 +27,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -70,6 +77,21 @@ def resolve_backend(backend: Backend = "auto") -> Literal["decord", "pyav"]:
     raise ValueError(f"unknown video backend {backend!r}; use 'auto', 'decord' or 'pyav'")
 
 
+def backends_agree(pix_fmt: str) -> bool:
+    """Whether decord and PyAV return identical RGB for video stored in ``pix_fmt``.
+
+    True for 8-bit formats and for deeper ones without chroma subsampling (yuv444p10le,
+    gray10le); False for deeper formats with subsampled chroma (yuv420p10le, yuv422p10le,
+    p010le), where the two FFmpeg versions' chroma upsampling differs (module docstring).
+    """
+    import av
+
+    fmt = av.VideoFormat(pix_fmt)
+    deep = any(component.bits > 8 for component in fmt.components)
+    subsampled = len(fmt.components) >= 3 and (fmt.chroma_width(64) < 64 or fmt.chroma_height(64) < 64)
+    return not (deep and subsampled)
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise VideoDecodeError(path, "file does not exist")
@@ -113,7 +135,8 @@ def _rotate_upright(video: torch.Tensor, rotation_ccw_degrees: int) -> torch.Ten
     return torch.rot90(video, k=quarter_turns, dims=(-2, -1)).contiguous()
 
 
-def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Tensor:
+def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int,
+               details: dict[str, object] | None = None) -> torch.Tensor:
     """Decodes sequentially up to the last wanted frame.
 
     Written by hand instead of seeking: PyAV seeks to key frames by timestamp, and mapping a
@@ -142,7 +165,12 @@ def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Ten
             rotation = 0
             last_frame = None
             last_index = -1
-            for index, frame in enumerate(container.decode(stream)):
+            damage: str | None = None
+            for frame in _pyav_frames(container, stream):
+                if isinstance(frame, str):  # the decoder stopped on damaged data
+                    damage = frame
+                    break
+                index = last_index + 1
                 if index == 0:
                     rotation = int(getattr(frame, "rotation", 0) or 0)
                 last_index, last_frame = index, frame
@@ -151,12 +179,15 @@ def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Ten
                 if index >= last_needed:
                     break
             if last_frame is None:
-                raise VideoDecodeError(path, "no decodable frames")
-            # The stored frame count can exceed what actually decodes (truncated files): repeat
-            # the last frame that did decode for indices past the end rather than fail the clip.
+                raise VideoDecodeError(path, damage or "no decodable frames")
+            # The stored frame count can exceed what actually decodes (a truncated download, a
+            # damaged tail): repeat the last frame that did decode for the indices past it
+            # rather than lose the clip.
             if last_index < last_needed:
-                logger.warning("%s: only %d of %d frames decode; repeating the last one",
-                               path, last_index + 1, num_frames)
+                logger.warning("%s: only %d of %d frames decode%s; repeating the last one", path, last_index + 1,
+                               num_frames, f" ({damage})" if damage else "")
+                if details is not None:
+                    details.update(frames_in_header=num_frames, frames_decoded=last_index + 1)
                 fill = last_frame.to_ndarray(format="rgb24")
                 for index in needed:
                     if index > last_index:
@@ -171,6 +202,44 @@ def _pyav_read(path: Path, chooser: IndexChooser, num_threads: int) -> torch.Ten
         raise VideoDecodeError(path, f"{type(error).__name__}: {error}") from error
     frames = np.stack([decoded[i] for i in wanted])
     return _rotate_upright(_to_tensor(frames, path), rotation)
+
+
+def _pyav_frames(container, stream) -> Iterator[object]:
+    """The stream's frames in order; on damaged data, a last item: the error message (a str).
+
+    Hand-written instead of ``container.decode(stream)``, which raises on the first bad packet
+    and loses the frames still buffered in the decoder: here a read or decode error ends the
+    stream, the decoder is flushed, and the caller decides what the frames so far are worth.
+    """
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as error:  # the container ends mid-packet
+            yield from _pyav_flush(stream)
+            yield f"{type(error).__name__}: {error}"
+            return
+        try:
+            frames = stream.decode(packet)  # an empty packet at the end flushes the decoder
+        except av.error.FFmpegError as error:  # a cut or corrupt packet
+            yield from _pyav_flush(stream)
+            yield f"{type(error).__name__}: {error}"
+            return
+        yield from frames
+
+
+def _pyav_flush(stream) -> list[object]:
+    """The frames still buffered in the decoder (none if it cannot be drained)."""
+    import av
+
+    try:
+        return list(stream.decode(None))
+    except av.error.FFmpegError:
+        return []
 
 
 def _pyav_count_packets(path: Path) -> int:
@@ -210,6 +279,8 @@ def read_video_frames(
     indices: Indices | IndexChooser,
     backend: Backend = "auto",
     num_threads: int = 1,
+    *,
+    details: dict[str, object] | None = None,
 ) -> torch.Tensor:
     """Decodes the frames at ``indices`` -> ``torch.uint8 [T, 3, H, W]`` (RGB, upright).
 
@@ -218,13 +289,15 @@ def read_video_frames(
     length (what the datasets do, saving a second open for ``count_frames``).
     ``num_threads`` is the decoder's thread count (0 lets FFmpeg decide).
     Raises VideoDecodeError (with the path) for missing, empty or undecodable files.
+    ``details``, if given, receives ``frames_in_header`` and ``frames_decoded`` when fewer
+    frames decoded than the header promised (the last one was repeated; ``check`` reports it).
     """
     path = Path(path)
     chosen = resolve_backend(backend)
     _check_file(path)
     chooser: IndexChooser = indices if callable(indices) else (lambda _n, fixed=indices: fixed)
     if chosen == "pyav":
-        return _pyav_read(path, chooser, num_threads)
+        return _pyav_read(path, chooser, num_threads, details)
     try:
         return _decord_read(path, chooser, num_threads)
     except VideoDecodeError as decord_error:
@@ -234,7 +307,7 @@ def read_video_frames(
         # pixels, so a file only counts as broken when PyAV cannot read it either.
         logger.debug("decord failed on %s (%s); retrying with PyAV", path, decord_error.reason)
         try:
-            return _pyav_read(path, chooser, num_threads)
+            return _pyav_read(path, chooser, num_threads, details)
         except VideoDecodeError as pyav_error:
             raise VideoDecodeError(path, f"{pyav_error.reason} (decord: {decord_error.reason})") from pyav_error
 

@@ -55,6 +55,18 @@ ListItem = tuple[str, int]  # (path relative to the video root, label id)
 PathLike = str | os.PathLike[str]
 
 
+def _read_text(path: Path, what: str) -> str:
+    """A list or label file's text: UTF-8, a leading byte-order mark dropped (editors on Windows
+    write one; kept, it would become part of the first path or of the CSV header)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: {what} is not UTF-8 text (byte {data[error.start]:#04x} at offset "
+                         f"{error.start}); save it as UTF-8") from None
+
+
 @dataclass(frozen=True)
 class VideoRecord:
     """One line of an annotation list."""
@@ -70,8 +82,14 @@ class VideoRecord:
 def parse_list_text(text: str, source: str = "<list>") -> list[VideoRecord]:
     """The records of an annotation list's text; raises ValueError naming ``source`` and the line."""
     records: list[VideoRecord] = []
-    for line_number, raw in enumerate(text.split("\n"), start=1):  # "\n" only, as reading a file line by line does
+    # Lines end in "\n", "\r\n" or a lone "\r" (old Mac files: read as one line, "a.mp4 0\rb.mp4 1"
+    # became the path "a.mp4 0\rb.mp4" with label 1). No other separator: str.splitlines would
+    # also split on form feeds and Unicode separators.
+    for line_number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
         line = raw.strip()
+        if "\x00" in line:
+            raise ValueError(f"{source}:{line_number}: NUL byte in the line: this is not a text list (a binary or "
+                             "damaged file?)")
         if not line:  # no comment syntax: "#2_Gum_chew_h_nm_np1_fr_med_0.avi" is an HMDB-51 video
             continue
         fields = line.rsplit(maxsplit=1)
@@ -93,8 +111,9 @@ def parse_annotation_list(list_file: PathLike) -> list[VideoRecord]:
     """Reads ``relative/path.mp4 label_id`` lines; raises ValueError naming file and line."""
     list_file = Path(list_file)
     if not list_file.is_file():
-        raise FileNotFoundError(f"annotation list {list_file} does not exist")
-    records = parse_list_text(list_file.read_text(encoding="utf-8"), str(list_file))
+        what = "is a directory, not a file" if list_file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"annotation list {list_file} {what}")
+    records = parse_list_text(_read_text(list_file, "the annotation list"), str(list_file))
     if not records:
         raise ValueError(f"annotation list {list_file} has no entries")
     return records
@@ -103,7 +122,7 @@ def parse_annotation_list(list_file: PathLike) -> list[VideoRecord]:
 def read_list(path: PathLike, allow_empty: bool = False) -> list[ListItem]:
     """The (path, label) pairs of an annotation list, in file order (an empty list is an error unless allowed)."""
     if allow_empty:
-        return [(r.path, r.label) for r in parse_list_text(Path(path).read_text(encoding="utf-8"), str(path))]
+        return [(r.path, r.label) for r in parse_list_text(_read_text(Path(path), "the annotation list"), str(path))]
     return [(r.path, r.label) for r in parse_annotation_list(path)]
 
 
@@ -136,7 +155,32 @@ def _names_from_id_map(pairs: Sequence[tuple[int, str, str]], source: str) -> li
     missing = sorted(set(range(max(by_id) + 1)) - set(by_id))
     if missing:
         raise ValueError(f"label file {source}: class ids are not contiguous from 0, missing {missing[:10]}")
-    return [by_id[i] for i in range(len(by_id))]
+    where_of = {class_id: where for class_id, _, where in pairs}
+    names = [by_id[i] for i in range(len(by_id))]
+    _check_unique(names, [where_of[i] for i in range(len(names))], source)
+    return names
+
+
+def _check_unique(names: Sequence[str], wheres: Sequence[str], source: str) -> None:
+    """Two classes with one name cannot be told apart by a text encoder: an error naming them.
+
+    Names are compared as CLIP's tokenizer sees them (lower case, runs of whitespace as one
+    space), so "Run" and "run " are the same class name.
+    """
+    seen: dict[str, list[int]] = {}
+    for class_id, name in enumerate(names):
+        seen.setdefault(" ".join(name.split()).lower(), []).append(class_id)
+    repeated = [ids for ids in seen.values() if len(ids) > 1]
+    if repeated:
+        def at(class_id: int) -> str:
+            where = wheres[class_id]
+            return f"{class_id} (line {where})" if where.isdigit() else f"{class_id} ({where})"
+
+        shown = "; ".join(f"{names[ids[0]]!r} is class " + " and class ".join(at(i) for i in ids)
+                          for ids in repeated[:5])
+        more = f" (and {len(repeated) - 5} more repeated names)" if len(repeated) > 5 else ""
+        raise ValueError(f"label file {source}: class names repeat: {shown}{more}. A text encoder cannot tell "
+                         f"such classes apart; give each class its own name")
 
 
 def _parse_int(text: object, source: str, where: str) -> int:
@@ -172,15 +216,25 @@ def _csv_names(text: str, source: str) -> list[str]:
 
 
 def _json_names(text: str, source: str) -> list[str]:
+    def no_repeated_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        # json.loads keeps the last of two equal keys without a word: a class would vanish
+        keys = [key for key, _ in pairs]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"label file {source}: the JSON object repeats the keys {repeated[:10]}")
+        return dict(pairs)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=no_repeated_keys)
     except json.JSONDecodeError as error:
         raise ValueError(f"{source}:{error.lineno}: invalid JSON ({error.msg})") from None
     if isinstance(data, dict):
         if data and not all(str(key).strip().lstrip("-").isdigit() for key in data):
             # keyed by the original class name ({"abseiling": "a person ..."}): the file's
             # order is the class-id order (JSON objects keep their order when parsed)
-            return [_json_name(value, source, f"key {key!r}").strip() or str(key) for key, value in data.items()]
+            names = [_json_name(value, source, f"key {key!r}").strip() or str(key) for key, value in data.items()]
+            _check_unique(names, [f"key {key!r}" for key in data], source)
+            return names
         pairs = [(_parse_int(key, source, f"key {key!r}"), _json_name(value, source, f"key {key!r}"),
                   f"key {key!r}") for key, value in data.items()]
         return _names_from_id_map(pairs, source)
@@ -205,8 +259,16 @@ def parse_label_text(text: str, kind: Literal["csv", "json", "txt"], source: str
         return _json_names(text, source)
     if kind == "csv":
         return _csv_names(text, source)
+    # Line i is class i - 1, so a blank line inside the file would silently renumber every
+    # later class: an error. Blank lines after the last name (a trailing newline) are fine.
     lines = [line.strip() for line in text.splitlines()]
-    pairs = [(i, name, str(i + 1)) for i, name in enumerate(line for line in lines if line)]
+    while lines and not lines[-1]:
+        lines.pop()
+    blank = [number for number, line in enumerate(lines, start=1) if not line]
+    if blank:
+        raise ValueError(f"{source}:{blank[0]}: blank line in a plain-text label file, where line i is class "
+                         f"i - 1 (blank lines: {blank[:10]}); delete it, or write an 'id,name' CSV")
+    pairs = [(i, name, str(i + 1)) for i, name in enumerate(lines)]
     return _names_from_id_map(pairs, source)
 
 
@@ -214,10 +276,11 @@ def load_classnames(path: PathLike) -> list[str]:
     """Class names in id order from a CSV (``id,name``), JSON or one-name-per-line text file."""
     label_file = Path(path)
     if not label_file.is_file():
-        raise FileNotFoundError(f"label file {label_file} does not exist")
+        what = "is a directory, not a file" if label_file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"label file {label_file} {what}")
     suffix = label_file.suffix.lower()
     kind: Literal["csv", "json", "txt"] = "json" if suffix == ".json" else "csv" if suffix == ".csv" else "txt"
-    return parse_label_text(label_file.read_text(encoding="utf-8"), kind, str(label_file))
+    return parse_label_text(_read_text(label_file, "the label file"), kind, str(label_file))
 
 
 def write_labels(path: PathLike, names: Sequence[str]) -> Path:

@@ -72,12 +72,21 @@ class KeyedSampler(Sampler):
 
 
 def collate_videos(items: list[dict]) -> dict:
-    """A batch of ``VideoDataset`` items: stacked videos, labels, indices and skip flags."""
+    """A batch of ``VideoDataset`` items: stacked videos, labels, indices and skip counts.
+
+    Test-mode items whose video could not be decoded (``video`` None) are not in ``video`` /
+    ``label`` / ``index``; they are listed in ``unreadable`` ({index, label, path, error} each),
+    so evaluation can count and name them. ``video`` is None when no item of the batch decoded.
+    ``skipped`` has one entry per item.
+    """
+    readable = [it for it in items if it["video"] is not None]
     return {
-        "video": torch.stack([it["video"] for it in items]),
-        "label": torch.tensor([int(it["label"]) for it in items]),
-        "index": torch.tensor([int(it["index"]) for it in items]),
+        "video": torch.stack([it["video"] for it in readable]) if readable else None,
+        "label": torch.tensor([int(it["label"]) for it in readable], dtype=torch.long),
+        "index": torch.tensor([int(it["index"]) for it in readable], dtype=torch.long),
         "skipped": torch.tensor([int(it["skipped"]) for it in items]),
+        "unreadable": [{"index": int(it["index"]), "label": int(it["label"]), "path": str(it.get("path", "")),
+                        "error": str(it.get("error", ""))} for it in items if it["video"] is None],
     }
 
 

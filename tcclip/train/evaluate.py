@@ -1,6 +1,7 @@
 """Multi-view evaluation: average the softmax probabilities over a video's views."""
 from __future__ import annotations
 
+import logging
 import math
 from typing import Optional
 
@@ -14,6 +15,8 @@ from .precision import autocast
 
 __all__ = ["evaluate", "harmonic_mean", "mean_std"]
 
+log = logging.getLogger("tcclip.train")
+
 
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device: Optional[torch.device] = None,
@@ -21,10 +24,16 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
              return_predictions: bool = False, progress: bool = False, desc: str = "eval") -> dict:
     """Top-1 / top-5 accuracy (%) of ``model`` on ``dataset`` (a VideoDataset in test mode).
 
-    ``amp`` is the autocast of ``tcclip.train.precision.resolve_precision``. Each item's video is ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
+    ``amp`` is the autocast of ``tcclip.train.precision.resolve_precision``. Each item's video is
+    ``[V, T, 3, H, W]`` (V = clips x crops, set when building the dataset)
     or ``[T, 3, H, W]``; the softmax probabilities of the V views are averaged. Under DDP each
     rank evaluates its share and the counts are summed. Returns {top1, top5, num_videos,
-    num_views, skipped, [predictions: list of {index, label, pred, top5, prob}]}.
+    num_views, skipped, unreadable, [predictions: list of {index, label, pred, top5, prob}]}.
+
+    A video that cannot be decoded is never replaced by another (that would score the other
+    video under its name): it is left out of top1 / top5 / num_videos / predictions, counted in
+    ``skipped``, listed in ``unreadable`` ({index, label, path, error}, by index) and named in a
+    warning. The dataset's ``max_skip_rate`` still stops an evaluation whose list is mostly broken.
     """
     info = info or DistInfo(device=device or next(model.parameters()).device)
     device = device or info.device
@@ -36,13 +45,18 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     correct1 = correct5 = count = skipped = 0
     views = 1
     rows: list[dict] = []
+    unreadable: list[dict] = []
     iterator = loader
     if progress and info.is_main:
         from tqdm.auto import tqdm
 
         iterator = tqdm(loader, desc=desc, leave=False)
     for batch in iterator:
+        skipped += int(batch["skipped"].sum())
+        unreadable += batch.get("unreadable", [])
         video = batch["video"]
+        if video is None:  # every video of this batch was unreadable
+            continue
         if video.ndim == 5:
             video = video.unsqueeze(1)
         b, views = video.shape[:2]
@@ -56,7 +70,6 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
         correct1 += int((top[:, 0] == labels).sum())
         correct5 += int((top == labels[:, None]).any(1).sum())
         count += b
-        skipped += int(batch["skipped"].sum())
         if return_predictions:
             for i in range(b):
                 rows.append({"index": int(batch["index"][i]), "label": int(labels[i]), "pred": int(top[i, 0]),
@@ -66,6 +79,14 @@ def evaluate(model: nn.Module, dataset: Dataset, *, batch_size: int = 8, device:
     c1, c5, n, sk = (float(x) for x in totals)
     out = {"top1": 100.0 * c1 / n if n else math.nan, "top5": 100.0 * c5 / n if n else math.nan,
            "num_videos": int(n), "num_views": int(views), "skipped": int(sk)}
+    out["unreadable"] = sorted((r for part in all_gather_objects(unreadable, info) for r in part),
+                               key=lambda r: r["index"])
+    if out["unreadable"] and info.is_main:
+        shown = ", ".join(f"{r['path']} ({r['error']})" for r in out["unreadable"][:10])
+        more = f" and {len(out['unreadable']) - 10} more" if len(out["unreadable"]) > 10 else ""
+        log.warning("%s: %d of %d videos could not be decoded and are left out of the metrics (top-1 / top-5 over "
+                    "the %d that decoded): %s%s. Run `python -m tcclip check` on the list to see every broken file.",
+                    desc, len(out["unreadable"]), int(n) + len(out["unreadable"]), int(n), shown, more)
     if return_predictions:
         gathered = [r for part in all_gather_objects(rows, info) for r in part]
         out["predictions"] = sorted(gathered, key=lambda r: r["index"])

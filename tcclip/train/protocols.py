@@ -178,6 +178,10 @@ def results_table(results: dict) -> str:
     for variant, tests in (("", results.get("tests", {})), (" (WiSE-FT)", results.get("tests_wise_ft", {}))):
         for key, r in tests.items():
             lines.append(f"| {key}{variant} | {r['top1']:.2f} | {r['top5']:.2f} | {r['num_videos']} | {r['num_views']} |")
+    for key, r in results.get("tests", {}).items():
+        if r.get("unreadable"):
+            lines += ["", f"{key}: {len(r['unreadable'])} unreadable videos were left out of the metrics (named under "
+                          "'unreadable' in the JSON results)"]
     summary = results.get("summary", {})
     if summary:
         lines += ["", "| summary | value |", "|---|---|"]

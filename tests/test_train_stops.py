@@ -213,7 +213,11 @@ def test_train_step_accumulates_exactly_and_refuses_nan(tiny_clip_path, classnam
     for micro in ([{"video": video, "label": labels}],
                   [{"video": video[:2], "label": labels[:2]}, {"video": video[2:], "label": labels[2:]}]):
         m = copy.deepcopy(model)
-        parts = TrainParts(m, build_optimizer(m, lr=1e-3), precision=Precision(torch.float64))
+        # SGD, not AdamW: Adam's first step divides each gradient by its own magnitude, so a gradient
+        # that is zero in exact arithmetic but rounding noise in float64 (the attention's key bias:
+        # softmax ignores a constant added to every key) becomes a full +-lr step with the noise's sign.
+        # A plain SGD step is proportional to the gradient, so it shows the accumulation itself.
+        parts = TrainParts(m, torch.optim.SGD(m.parameters(), lr=1e-3), precision=Precision(torch.float64))
         results.append(train_step(parts, micro, seed=0, step=0))
         states.append(m.state_dict())
     assert results[0].clips == results[1].clips == 4

@@ -11,6 +11,7 @@ import torch
 import tcclip
 from tcclip.models.literal import literal_forward
 from tcclip.models.vision import source_patch_map
+from tcclip.train.engine import compiled_attention_backward_works
 
 from conftest import make_video
 from test_merging import literal_merge
@@ -189,6 +190,9 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_clip_path, classna
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                     reason="torch.compile's inductor backend needs a C compiler on CPU")
+@pytest.mark.skipif(not compiled_attention_backward_works(torch.float64, torch.device("cpu")),
+                    reason=f"torch {torch.__version__} cannot compile a float64 attention backward on CPU "
+                           "(pytorch/pytorch#185539; the engine refuses that set-up, see test_train_engine)")
 def test_torch_compile_matches_eager(tiny_clip_path, classnames):
     """train.compile=true: the compiled model gives the eager logits and gradients (float64: top-k and merges)."""
     model = build(tiny_clip_path, classnames)

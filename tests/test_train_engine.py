@@ -139,6 +139,40 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(world, tiny_clip_path, tm
     assert read_checkpoint(out / "last.pt")["step"] == 1
 
 
+def test_compile_of_float64_on_cpu_is_refused_before_work_where_torch_cannot_run_it(world, tiny_clip_path, tmp_path,
+                                                                                    monkeypatch):
+    import tcclip.train.engine as engine
+
+    asked = []
+    monkeypatch.setattr(engine, "compiled_attention_backward_works",
+                        lambda dtype, device: asked.append((dtype, torch.device(device).type)) or False)
+    out = tmp_path / "compiled"
+    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "train.compile=true",
+                              "train.dtype=float64", "train.amp=none", "device=cpu"))
+    with pytest.raises(ValueError, match="train.compile=false"):
+        run(cfg)
+    assert asked == [(torch.float64, "cpu")]
+    assert not list(out.glob("*.pt"))  # refused before the first step
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                    reason="torch.compile's inductor backend needs a C compiler on CPU")
+def test_compiled_attention_probe_tells_the_truth_about_this_torch():
+    """The probe's answer is what torch.compile does: a float64 attention backward runs, or fails."""
+    from tcclip.train.engine import compiled_attention_backward_works
+
+    assert compiled_attention_backward_works(torch.float32, torch.device("cpu"))
+    x = torch.randn(2, 2, 4, 64, dtype=torch.float64, requires_grad=True)
+    attend = torch.compile(lambda x: torch.nn.functional.scaled_dot_product_attention(x, x, x).square().sum())
+    if compiled_attention_backward_works(torch.float64, torch.device("cpu")):
+        attend(x).backward()
+        assert x.grad.dtype == torch.float64 and torch.isfinite(x.grad).all()
+    else:
+        with pytest.raises(RuntimeError, match="Double"):
+            attend(x).backward()
+
+
 def test_missing_dataset_names_the_prepare_command(tmp_path, tiny_clip_path):
     from tcclip.data import DatasetNotPreparedError
 

@@ -258,6 +258,32 @@ def _build_parts(cfg: DictConfig, model: nn.Module, schedule: Schedule, precisio
                       float(t.clip_grad) if t.clip_grad else None, info)
 
 
+def compiled_attention_backward_works(dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether torch.compile can run the backward of ``scaled_dot_product_attention`` in ``dtype`` on ``device``.
+
+    In torch 2.6.0 (and up to the fix, found in 2.13.0; the releases between are unchecked),
+    Inductor's shape function for the CPU flash-attention kernel made its saved logsumexp
+    float32 whatever the input, while the kernel
+    writes float64 for float64 inputs, so the compiled backward of a float64 model stops with
+    "expected scalar type Double but found Float" (pytorch/pytorch#185539, fixed by #185573).
+    Asked of torch's shape function itself, not of its version number.
+    """
+    if torch.device(device).type != "cpu" or dtype != torch.float64:
+        return True
+    q = torch.empty(1, 1, 1, 8, dtype=dtype, device="meta")
+    _, logsumexp = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, q, q)[:2]
+    return logsumexp.dtype == dtype
+
+
+def check_compile(cfg: DictConfig, precision: Precision, device: torch.device) -> None:
+    """train.compile=true: refuse, before any work, a dtype/device pair this torch cannot compile."""
+    if cfg.train.compile and not compiled_attention_backward_works(precision.dtype, device):
+        raise ValueError(f"train.compile=true with train.dtype=float64 on {torch.device(device).type} fails in torch "
+                         f"{torch.__version__}: its compiled attention backward expects a float32 logsumexp where the "
+                         f"CPU kernel writes float64 (pytorch/pytorch#185539). Set train.compile=false, or "
+                         f"train.dtype=float32, or upgrade torch (2.13 has the fix).")
+
+
 def _wrap(cfg: DictConfig, model: nn.Module, info: DistInfo) -> nn.Module:
     if cfg.train.compile:
         model = torch.compile(model)
@@ -278,6 +304,7 @@ def setup(cfg: DictConfig, model: nn.Module, train_set, info: DistInfo, output: 
             log.info("removed %s (an unfinished write of a stopped run)", stale)
     barrier(info)
     precision = resolve_precision(str(cfg.train.amp), str(cfg.train.dtype), info.device)
+    check_compile(cfg, precision, info.device)
     if cfg.train.deterministic:
         torch.use_deterministic_algorithms(True)
     model.to(device=info.device, dtype=precision.dtype)

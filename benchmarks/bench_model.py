@@ -79,6 +79,7 @@ class Setting:
 
 SETTINGS = {
     "tiny-cpu": Setting("TC-Tiny", 8, 64, 8, 100, "none", "cpu"),
+    "tiny-cpu-small": Setting("TC-Tiny", 4, 64, 2, 10, "none", "cpu"),  # the test suite's run of the whole script
     # the issue-13 table: ViT-B/16, 8 frames of 224 px, fp32
     "vitb16-2x10": Setting("ViT-B-16", 8, 224, 2, 10, "none", "cpu"),
     "vitb16-2x100": Setting("ViT-B-16", 8, 224, 2, 100, "none", "cpu"),
@@ -278,7 +279,7 @@ def step_flops(s: Setting, variant: str) -> Optional[int]:
 def measure(name: str, variant: str, repeats: int, workdir: Path, reference_dir: Optional[Path],
             settings: dict[str, Setting]) -> dict:
     import tcclip
-    from tcclip.book.benchmarking import time_call
+    from tcclip.book.benchmarking import count_flops, time_call
 
     s = settings[name] if name in settings else resolve(name)
     row = dict(setting=name, variant=variant, **asdict(s), load_at_start=os.getloadavg()[0])
@@ -311,7 +312,10 @@ def measure(name: str, variant: str, repeats: int, workdir: Path, reference_dir:
     if s.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     try:
-        # the logits first: the agreement check, and the warm-up of the forward timing
+        # what the variant's own code computes in a first evaluation forward pass (this package's text cache is
+        # still empty), the reference's too: counted on real tensors, its code is run, not re-derived
+        row["forward_gflops"] = count_flops(infer) / 1e9
+        # the logits: the agreement check, and the warm-up of the forward timing
         logits = infer().float().cpu()
         own = workdir / f"logits-{name}-{variant}.pt"
         torch.save(logits, own)
@@ -324,8 +328,9 @@ def measure(name: str, variant: str, repeats: int, workdir: Path, reference_dir:
             if not diff <= atol:
                 raise RuntimeError(f"{variant} disagrees with this package's {KIND[variant]} at {name}: max |logit "
                                    f"difference| {diff:.3g} > {atol}; the timings would not compare one computation")
-        row["forward_s"] = time_call(infer, repeats=repeats, warmup=0, device=s.device) if s.forward else None
-        row["step_s"] = time_call(step, repeats=repeats, device=s.device) if s.train else None
+        timed = repeats > 0  # --repeats 0: check and count only
+        row["forward_s"] = time_call(infer, repeats=repeats, warmup=0, device=s.device) if s.forward and timed else None
+        row["step_s"] = time_call(step, repeats=repeats, device=s.device) if s.train and timed else None
     except torch.cuda.OutOfMemoryError:
         row.update(status="out of memory", forward_s=None, step_s=None, eval_clips_per_s=None, clips_per_s=None,
                    peak_mib=torch.cuda.max_memory_allocated() / 2**20, step_gflops=None, load_at_end=os.getloadavg()[0])
@@ -372,19 +377,19 @@ def _fmt(value, spec: str) -> str:
 
 def print_table(rows: list[dict]) -> None:
     print("| setting | clip | T | size | B | classes | amp | variant | forward (s) | eval clips/s | train step (s) "
-          "| train clips/s | peak mem (GiB) | GFLOPs/step | MFU | max logit diff | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| train clips/s | peak mem (GiB) | GFLOPs/step | fwd GFLOPs | MFU | max logit diff | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["status"] != "ok":
             print(f"| {r['setting']} | {r['clip']} | {r['frames']} | {r['size']} | {r['batch']} | {r['classes']} | "
-                  f"{r['amp']} | {r['variant']} | {r['status']} |  |  |  |  |  |  |  |  |")
+                  f"{r['amp']} | {r['variant']} | {r['status']} |  |  |  |  |  |  |  |  |  |")
             continue
         mfu = f"{100 * r['mfu']:.1f} %" if r.get("mfu") else "-"
         load = f"{r['load_at_start']:.1f}-{r['load_at_end']:.1f}"
         print(f"| {r['setting']} | {r['clip']} | {r['frames']} | {r['size']} | {r['batch']} | {r['classes']} | "
               f"{r['amp']} | {r['variant']} | {_fmt(r['forward_s'], '.2f')} | {_fmt(r['eval_clips_per_s'], '.2f')} | "
               f"{_fmt(r['step_s'], '.2f')} | {_fmt(r['clips_per_s'], '.2f')} | {r['peak_mib'] / 1024:.2f} | "
-              f"{_fmt(r['step_gflops'], '.0f')} | {mfu} | {_fmt(r['logits_max_abs_diff'], '.1e')} | {load} |")
+              f"{_fmt(r['step_gflops'], '.0f')} | {_fmt(r.get('forward_gflops'), '.0f')} | {mfu} | {_fmt(r['logits_max_abs_diff'], '.1e')} | {load} |")
 
 
 def comparisons(rows: list[dict]) -> list[str]:
@@ -410,7 +415,10 @@ def _comparison(name: str, base: str, here: dict[str, dict]) -> str:
             ratios.append(f"step x{here[base]['step_s'] / r['step_s']:.2f}")
         if r["forward_s"] and here[base]["forward_s"]:
             ratios.append(f"eval x{here[base]['forward_s'] / r['forward_s']:.2f}")
-        ratios.append(f"memory x{r['peak_mib'] / here[base]['peak_mib']:.2f}")
+        if r.get("forward_gflops") and here[base].get("forward_gflops"):
+            ratios.append(f"forward FLOPs x{here[base]['forward_gflops'] / r['forward_gflops']:.2f}")
+        if r.get("peak_mib") and here[base].get("peak_mib"):
+            ratios.append(f"memory x{r['peak_mib'] / here[base]['peak_mib']:.2f}")
         parts.append(f"{v} " + ", ".join(ratios))
     return f"{name}, speed-up over {base} (>1: faster; memory: fraction of {base}'s): " + "; ".join(parts)
 
@@ -420,25 +428,32 @@ def marginal_costs(rows: list[dict], batches: tuple[int, int]) -> list[dict]:
     small, large = batches
     out = []
     for t in sorted({r["frames"] for r in rows}):
-        per_variant = {}
+        per_variant, flops = {}, {}
         for v in dict.fromkeys(r["variant"] for r in rows):
-            at = {r["batch"]: r["step_s"] for r in rows if r["frames"] == t and r["variant"] == v and r["step_s"]}
+            here = [r for r in rows if r["frames"] == t and r["variant"] == v]
+            at = {r["batch"]: r["step_s"] for r in here if r["step_s"]}
             if small in at and large in at:
                 per_variant[v] = (at[large] - at[small]) / (large - small)
+            work = {r["batch"]: r.get("step_gflops") for r in here if r.get("step_gflops")}
+            if small in work and large in work:
+                flops[v] = (work[large] - work[small]) / (large - small)
         for v, cost in per_variant.items():
-            vifi = per_variant.get("reference_vifi" if v == "reference" else "vifi_clip")
-            out.append(dict(frames=t, variant=v, seconds_per_video=cost,
-                            ratio_to_vifi=cost / vifi if vifi and v in ("tc_clip", "literal", "reference") else None))
+            base = "reference_vifi" if v == "reference" else "vifi_clip"
+            vifi, tc = per_variant.get(base), v in ("tc_clip", "literal", "reference")
+            out.append(dict(frames=t, variant=v, seconds_per_video=cost, gflops_per_video=flops.get(v),
+                            ratio_to_vifi=cost / vifi if vifi and tc else None,
+                            flops_ratio_to_vifi=flops[v] / flops[base] if tc and v in flops and base in flops else None))
     return out
 
 
 def print_marginal(costs: list[dict], batches: tuple[int, int]) -> None:
     print(f"\nMarginal cost of one video in a training step, (step(B={batches[1]}) - step(B={batches[0]})) / "
           f"{batches[1] - batches[0]}:\n")
-    print("| T | variant | s per video | ratio to ViFi-CLIP |")
-    print("|---|---|---|---|")
+    print("| T | variant | s per video | ratio to ViFi-CLIP | GFLOPs per video | FLOP ratio to ViFi-CLIP |")
+    print("|---|---|---|---|---|---|")
     for c in costs:
-        print(f"| {c['frames']} | {c['variant']} | {c['seconds_per_video']:.3f} | {_fmt(c['ratio_to_vifi'], '.2f')} |")
+        print(f"| {c['frames']} | {c['variant']} | {c['seconds_per_video']:.3f} | {_fmt(c['ratio_to_vifi'], '.2f')} | "
+              f"{_fmt(c.get('gflops_per_video'), '.0f')} | {_fmt(c.get('flops_ratio_to_vifi'), '.2f')} |")
 
 
 def machine_info(threads: int) -> dict:
@@ -488,7 +503,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--marginal-classes", type=int, default=101)
     parser.add_argument("--marginal-clip", default="ViT-B-16")
     parser.add_argument("--marginal-size", type=int, default=224)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed calls per measurement; 0: only check the logits and count the FLOPs")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of each measurement")
     parser.add_argument("--max-load", type=float,
                         help="before each measurement wait until the 1-minute load average is at most this")

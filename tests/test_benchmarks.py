@@ -67,20 +67,23 @@ def test_count_flops_counts_attention_whatever_kernel_torch_picks(dtype, masked)
 
 def test_tiny_benchmark_table_and_json(bench, tmp_path, capsys):
     out = tmp_path / "rows.json"
-    rows = bench.main(["--settings", "tiny-cpu", "--variants", "tc_clip,literal", "--repeats", "1", "--json", str(out)])["rows"]
+    rows = bench.main(["--settings", "tiny-cpu-small", "--variants", "tc_clip,literal", "--repeats", "1", "--json",
+                       str(out)])["rows"]
     assert [r["variant"] for r in rows] == ["tc_clip", "literal"]
     fast, literal = rows
     assert fast["status"] == literal["status"] == "ok"
     # same weights, same input: the literal path must give the shortcut's logits before anything is timed
     assert fast["logits_max_abs_diff"] is None and literal["logits_max_abs_diff"] <= bench.LOGIT_ATOL["none"]
-    # the shortcut skips text layers 0..L-2 per video: fewer FLOPs at 100 classes and batch 8
+    # the shortcut skips text layers 0..L-2 per video: fewer FLOPs (10 classes, batch 2)
     assert fast["step_gflops"] < literal["step_gflops"]
     assert fast["mfu"] is None  # no MFU on CPU (no known peak)
+    # evaluation forward FLOPs, counted on the variants' own code: the literal path runs the text per video
+    assert 0 < fast["forward_gflops"] < literal["forward_gflops"]
     printed = capsys.readouterr().out
-    assert printed.count("| tiny-cpu | TC-Tiny | 8 | 64 | 8 | 100 | none | ") == 2
-    assert "tiny-cpu, speed-up over literal" in printed
+    assert printed.count("| tiny-cpu-small | TC-Tiny | 4 | 64 | 2 | 10 | none | ") == 2
+    assert "tiny-cpu-small, speed-up over literal" in printed
     saved = json.loads(out.read_text())
-    assert saved["rows"] == rows and saved["settings"] == ["tiny-cpu"]
+    assert saved["rows"] == rows and saved["settings"] == ["tiny-cpu-small"]
     assert saved["machine"]["torch"] == torch.__version__ and len(saved["load_at_start"]) == 3
 
 
@@ -112,10 +115,14 @@ def test_reference_runs_at_its_own_size_only(bench, tmp_path):
 def test_marginal_cost_is_the_slope_between_two_batches(bench):
     rows = [dict(frames=2, variant=v, batch=b, step_s=s) for v, b, s in
             [("tc_clip", 2, 3.0), ("tc_clip", 6, 7.0), ("vifi_clip", 2, 2.0), ("vifi_clip", 6, 4.0)]]
+    for r, gflops in zip(rows, (30.0, 78.0, 20.0, 60.0)):
+        r["step_gflops"] = gflops
     costs = {c["variant"]: c for c in bench.marginal_costs(rows, (2, 6))}
     assert costs["tc_clip"]["seconds_per_video"] == pytest.approx(1.0)
     assert costs["vifi_clip"]["seconds_per_video"] == pytest.approx(0.5)
     assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(2.0) and costs["vifi_clip"]["ratio_to_vifi"] is None
+    assert costs["tc_clip"]["gflops_per_video"] == pytest.approx(12.0)
+    assert costs["tc_clip"]["flops_ratio_to_vifi"] == pytest.approx(1.2)
 
 
 def test_gpu_settings_refuse_to_run_without_cuda(bench):

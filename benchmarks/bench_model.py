@@ -1,36 +1,62 @@
-"""Fast path vs. the literal per-video implementation, side by side in one run.
+"""TC-CLIP, ViFi-CLIP, the literal per-video path and the reference release, side by side in one run.
 
-For each setting it measures a forward pass (eval, no grad), a training step (forward,
-backward, AdamW step), peak memory, the model FLOPs of a training step and, on a GPU whose
-peak is known, the model FLOPs utilisation (MFU), for `VideoCLIP.forward` (text layers 0..L-2
-once per class set, VP once per video, the last block's EOT query per (video, class)) and for
-`tcclip.models.literal.literal_forward` (the whole text encoder per video, as the reference
-release computes it). Both produce the same logits (tests/test_tc_model.py).
+Variants (each measured in its own process, so that its peak memory is its own):
 
-    python benchmarks/bench_model.py              # CPU settings, and the GPU ones when CUDA is there
-    python benchmarks/bench_model.py --quick      # the tiny CPU setting only
-    python benchmarks/bench_model.py --settings gpu24gb,gpu80gb   # the single-GPU presets
+* ``tc_clip``: this package's TC-CLIP (`VideoCLIP.forward`: text layers 0..L-2 once per class set,
+  VP once per video, the last block's EOT query per (video, class));
+* ``literal``: the same model through `tcclip.models.literal.literal_forward`, which runs the
+  whole text encoder once per video over all classes, as the reference computes it, but with
+  this package's layers;
+* ``vifi_clip``: this package's ViFi-CLIP (frame-wise CLIP, the text features of a fixed prompt);
+* ``reference`` / ``reference_vifi``: the reference release's own TC-CLIP / ViFi-CLIP, imported
+  at run time from a checkout the user made (``--reference-dir``; nothing of it is copied here).
+  It is built by its own ``trainers.build_trainer.returnCLIP`` from its own configs
+  (``configs/trainer/*.yaml``, ``opt_level=O0``: fp32), which loads OpenAI-layout weights through
+  fp16 as the release does; only the download is pointed at this run's weight file.
 
-The GPU settings are ViT-B/16, 16 frames of 224 px, 400 classes (Kinetics-400): `vitb16-gpu`
-at batch 8 and the two presets (`tcclip/configs/preset/`), whose batch, AMP and gradient
-checkpointing are read from their YAML files, so the table measures what `preset=...` trains.
+Every variant loads the same random CLIP weights (OpenAI layout, values representable in fp16 so
+that the reference's fp16 load is lossless), and the TC variants the same extra parameters (bias
+tables, prompt vectors, VP layer). Before timing, each variant's evaluation logits on the
+setting's input are compared with this package's model of the same kind (``tc_clip`` or
+``vifi_clip``); a disagreement stops the run, so the times compare one computation.
+
+Per setting and variant: forward time (eval, no grad; this package reuses the class-only text
+part between calls, the reference recomputes everything, as its evaluation loop does), training
+step time (forward, backward, AdamW), clips/s of both, peak memory (peak RSS on CPU,
+``torch.cuda.max_memory_allocated`` on a GPU), model FLOPs of a training step (this package's
+variants, counted on "meta" tensors) and, on a GPU whose peak is known, MFU.
+
+    python benchmarks/bench_model.py --quick                          # the tiny CPU setting
+    python benchmarks/bench_model.py --reference-dir ../tc-clip       # CPU settings, the reference beside
+    python benchmarks/bench_model.py --marginal 2,4,8                 # cost of one more video (B 2 -> 6)
+    python benchmarks/bench_model.py --settings gpu24gb,gpu80gb       # the single-GPU presets
+
 FLOPs are counted by torch's FlopCounterMode on "meta" tensors (attention on its math backend, so the
 count does not depend on the kernel a torch build picks; `tcclip.book.benchmarking.count_flops`) without
-gradient checkpointing
-(MFU counts the model's work, not the recomputation). Each measurement runs in its own
-process so that its peak memory is its own: peak RSS on CPU, `torch.cuda.max_memory_allocated`
-on a GPU, where a variant that runs out of memory is reported as such.
+gradient checkpointing (MFU counts the model's work, not the recomputation).
+
+``--marginal`` times training steps at two batch sizes for each clip length and reports the
+marginal cost of one video, (step(B2) - step(B1)) / (B2 - B1), per variant. The machine's load
+average is recorded with every row: timings taken while other processes run are inflated.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
+import math
+import os
 import platform
 import resource
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -47,18 +73,43 @@ class Setting:
     device: str
     grad_checkpointing: bool = False
     preset: Optional[str] = None  # batch, amp and checkpointing come from tcclip/configs/preset/<preset>.yaml
+    train: bool = True  # time a training step (and not only the forward pass)
+    forward: bool = True  # time the forward pass (eval, no grad)
 
 
 SETTINGS = {
     "tiny-cpu": Setting("TC-Tiny", 8, 64, 8, 100, "none", "cpu"),
-    "vitb16-cpu": Setting("ViT-B-16", 8, 224, 2, 100, "none", "cpu"),
+    "tiny-cpu-small": Setting("TC-Tiny", 4, 64, 2, 10, "none", "cpu"),  # the test suite's run of the whole script
+    # the issue-13 table: ViT-B/16, 8 frames of 224 px, fp32
+    "vitb16-2x10": Setting("ViT-B-16", 8, 224, 2, 10, "none", "cpu"),
+    "vitb16-2x100": Setting("ViT-B-16", 8, 224, 2, 100, "none", "cpu"),
+    "vitb16-4x100": Setting("ViT-B-16", 8, 224, 4, 100, "none", "cpu"),
+    # the same at 2 frames: the reference's own size (ViT-B/16, 224 px) at a cost a loaded 2-core machine can afford
+    "vitb16-t2-2x10": Setting("ViT-B-16", 2, 224, 2, 10, "none", "cpu"),
+    "vitb16-t2-2x100": Setting("ViT-B-16", 2, 224, 2, 100, "none", "cpu"),
+    # evaluation as the reference's loop runs it: its test batch (8 clips) over the 400 Kinetics classes
+    "vitb16-eval-8x400": Setting("ViT-B-16", 8, 224, 8, 400, "none", "cpu", train=False),
     "vitb16-gpu": Setting("ViT-B-16", 16, 224, 8, 400, "bf16", "cuda"),
+    "vitb16-gpu-b32": Setting("ViT-B-16", 16, 224, 32, 400, "bf16", "cuda"),
 }
 PRESETS = ("gpu24gb", "gpu80gb")  # ViT-B/16 on one GPU, as tcclip/configs/preset/<name>.yaml trains it
 NAMES = (*SETTINGS, *PRESETS)
-CPU_SETTINGS = ("tiny-cpu", "vitb16-cpu")
-GPU_SETTINGS = ("vitb16-gpu", *PRESETS)
-VARIANTS = ("fast", "literal")
+CPU_SETTINGS = ("tiny-cpu", "vitb16-2x10", "vitb16-2x100", "vitb16-4x100", "vitb16-eval-8x400")
+GPU_SETTINGS = ("vitb16-gpu", "vitb16-gpu-b32", *PRESETS)
+# run order: this package's models first, so that the others can be checked against their logits
+VARIANTS = ("tc_clip", "vifi_clip", "literal", "reference", "reference_vifi")
+REFERENCE_VARIANTS = ("reference", "reference_vifi")
+KIND = {"tc_clip": "tc_clip", "literal": "tc_clip", "reference": "tc_clip", "vifi_clip": "vifi_clip",
+        "reference_vifi": "vifi_clip"}  # which of this package's models a variant must agree with
+# the reference hardcodes ViT-B/16 at 224 px (196 patches per frame, a 768-wide q/k/v split, a
+# 512-wide prompt generation layer), so it runs at that size only
+REFERENCE_CLIP, REFERENCE_SIZE = "ViT-B-16", 224
+# evaluation logits must agree this closely (fp32; logits are up to logit_scale = 100)
+LOGIT_ATOL = {"none": 1e-3, "bf16": 0.5, "fp16": 0.5}
+# the reference orders its float operations differently (its own attention, merging and text code), and over 12
+# layers of top-k seed selection and bipartite matching a near-tie can then go the other way and move a logit by
+# ~1e-2 (seen at B=2, 100 classes: 0.018; at B=1, 10 classes: 5e-6); a wrongly wired model moves them by ~1-10
+REFERENCE_LOGIT_ATOL = 0.05
 
 
 def resolve(name: str) -> Setting:
@@ -72,55 +123,182 @@ def resolve(name: str) -> Setting:
                    400, str(cfg.train.amp), "cuda", bool(cfg.train.grad_checkpointing), preset=name)
 
 
-def _build(s: Setting):
+def marginal_settings(frames: list[int], batches: tuple[int, int], classes: int, clip: str, size: int,
+                      device: str) -> dict[str, Setting]:
+    """Training-step-only settings for the marginal cost of a video: every clip length at both batch sizes."""
+    amp = "bf16" if device == "cuda" else "none"
+    return {f"marginal-T{t}-B{b}": Setting(clip, t, size, b, classes, amp, device, forward=False)
+            for t in frames for b in batches}
+
+
+NO_REFERENCE = ("skipped: no --reference-dir (a checkout of github.com/naver-ai/tc-clip, run as published) "
+                "was given")
+
+
+def reference_unsupported(s: Setting) -> Optional[str]:
+    if (s.clip, s.size) != (REFERENCE_CLIP, REFERENCE_SIZE):
+        return (f"n/a: the reference runs {REFERENCE_CLIP} at {REFERENCE_SIZE} px only "
+                "(196 patches per frame and layer widths are hardcoded)")
+    return None
+
+
+def class_names(s: Setting) -> list[str]:
+    return [f"action number {i}" for i in range(s.classes)]
+
+
+def inputs(s: Setting) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same video batch and labels for every variant of a setting."""
+    g = torch.Generator().manual_seed(1234)
+    video = torch.randn(s.batch, s.frames, 3, s.size, s.size, generator=g)
+    labels = torch.randint(0, s.classes, (s.batch,), generator=g)
+    return video.to(s.device), labels.to(s.device)
+
+
+def num_context(clip: str) -> int:
+    return 16 if clip == "TC-Tiny" else 96
+
+
+# ----- shared weights ------------------------------------------------------------------------
+def make_weights(clip: str, workdir: Path) -> None:
+    """Random CLIP weights in OpenAI's layout, and this package's TC-only parameters built on them.
+
+    Every tensor is perturbed (open_clip's random init leaves biases at 0 and norms at 1, which
+    would hide a wrongly wired parameter) and rounded to fp16, the precision in which OpenAI
+    ships CLIP and in which the reference loads it, so that all variants hold the same values.
+    """
+    import open_clip
+
+    import tcclip
+    from tcclip.checkpoint import NOT_BLENDED
+    from tcclip.models.backbone import register_tiny_configs
+
+    register_tiny_configs()
+    torch.manual_seed(0)
+    model = open_clip.create_model(clip, pretrained=None, force_quick_gelu=True, load_weights=False)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name == "logit_scale":
+                p.fill_(math.log(100.0))  # the trained CLIPs' scale, so logits have their real range
+            else:
+                p.add_(torch.randn_like(p) * 0.02)
+            p.copy_(p.half().float())
+    clip_path = workdir / f"{clip}.pt"
+    torch.save(model.state_dict(), clip_path)
+    del model
+    torch.manual_seed(0)
+    tc = tcclip.build_model("tc_clip", ["a"], clip=clip, pretrained=str(clip_path), num_frames=8,
+                            num_context=num_context(clip))
+    extras = {k: v for k, v in tc.state_dict().items() if NOT_BLENDED.search(k)}
+    torch.save(extras, workdir / f"{clip}-tc-extras.pt")
+
+
+# ----- the models ----------------------------------------------------------------------------
+def build_tcclip(s: Setting, variant: str, workdir: Path):
     import tcclip
 
-    torch.manual_seed(0)
-    names = [f"action number {i}" for i in range(s.classes)]
-    num_context = 16 if s.clip == "TC-Tiny" else 96
-    return tcclip.build_model("tc_clip", names, clip=s.clip, pretrained=None, num_frames=s.frames,
-                              num_context=num_context)
+    model = tcclip.build_model(KIND[variant], class_names(s), clip=s.clip, pretrained=str(workdir / f"{s.clip}.pt"),
+                               num_frames=s.frames, num_context=num_context(s.clip))
+    if KIND[variant] == "tc_clip":
+        extras = torch.load(workdir / f"{s.clip}-tc-extras.pt", weights_only=True)
+        missing, unexpected = model.load_state_dict(extras, strict=False)
+        if unexpected:
+            raise RuntimeError(f"TC extras do not fit the model: {unexpected}")
+    model = model.to(s.device)
+    if s.grad_checkpointing:
+        model.set_grad_checkpointing(True)
+    return model, variant_forward(model, variant)
 
 
-def _forward(model, variant: str):
+def variant_forward(model, variant: str):
+    """How a variant of this package calls its model: the literal path or `VideoCLIP.forward`."""
     from tcclip.models.literal import literal_forward
 
-    return model.__call__ if variant == "fast" else (lambda v: literal_forward(model, v))
+    return (lambda v: literal_forward(model, v)) if variant == "literal" else model.__call__
 
 
-def step_flops(s: Setting, variant: str) -> int:
-    """Model FLOPs of one training step (forward + backward) at the setting's batch, counted on meta tensors."""
+def build_reference(s: Setting, variant: str, workdir: Path, reference_dir: Path):
+    """The reference release's model, built by its own builder from its own configs, with this run's weights."""
+    from omegaconf import OmegaConf
+
+    from tcclip.checkpoint import to_reference_state_dict
+
+    sys.path.insert(0, str(reference_dir))
+    try:
+        from clip import clip as reference_clip  # the reference's package, not OpenAI's pip "clip"
+        from trainers import build_trainer
+    except ImportError as err:
+        raise SystemExit(f"cannot import the reference from {reference_dir} ({err}); it needs einops, ftfy, "
+                         "regex, timm and omegaconf: pip install einops ftfy regex timm omegaconf") from None
+    # the builder downloads OpenAI's weights; give it this run's file instead (same layout)
+    reference_clip._download = lambda url, *args, **kwargs: str(workdir / f"{s.clip}.pt")
+    trainer = "tc_clip" if variant == "reference" else "vifi_clip"
+    configs = reference_dir / "configs"
+    cfg = OmegaConf.merge(OmegaConf.load(configs / "common" / "default.yaml"),
+                          OmegaConf.load(configs / "trainer" / f"{trainer}.yaml"),
+                          OmegaConf.create({"opt_level": "O0", "num_frames": s.frames}))
+    model = build_trainer.returnCLIP(cfg, logger=logging.getLogger("reference"), class_names=class_names(s))
+    if variant == "reference":
+        extras = torch.load(workdir / f"{s.clip}-tc-extras.pt", weights_only=True)
+        state = {k.removeprefix("module."): v for k, v in to_reference_state_dict(extras).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected:
+            raise RuntimeError(f"the TC parameters do not fit the reference model: {unexpected}")
+    model = model.to(s.device)
+    return model, (lambda v: model(v)["logits"])
+
+
+def check_reference_dir(path: Optional[str]) -> Optional[Path]:
+    if path is None:
+        return None
+    root = Path(path).expanduser().resolve()
+    needed = ["trainers/build_trainer.py", "trainers/tc_clip.py", "clip/clip.py", "configs/trainer/tc_clip.yaml"]
+    absent = [p for p in needed if not (root / p).is_file()]
+    if absent:
+        raise SystemExit(f"--reference-dir {root} is not a checkout of the reference release (no {absent}); "
+                         "clone https://github.com/naver-ai/tc-clip and pass its directory")
+    return root
+
+
+# ----- one measurement -----------------------------------------------------------------------
+def step_flops(s: Setting, variant: str) -> Optional[int]:
+    """Model FLOPs of one training step (forward + backward) at the setting's batch, on meta tensors."""
+    if variant in REFERENCE_VARIANTS:
+        return None  # counted for this package's models only (the literal path is the reference's algorithm)
     import tcclip
     from tcclip.book.benchmarking import count_flops
 
-    model = _build(s).to("meta")
+    torch.manual_seed(0)
+    model = tcclip.build_model(KIND[variant], class_names(s), clip=s.clip, pretrained=None, num_frames=s.frames,
+                               num_context=num_context(s.clip)).to("meta")
+    forward = variant_forward(model, variant)
     video = torch.empty(s.batch, s.frames, 3, s.size, s.size, device="meta")
     labels = torch.zeros(s.batch, dtype=torch.long, device="meta")
-    forward = _forward(model, variant)
     return count_flops(lambda: tcclip.video_text_loss(forward(video), labels).backward())
 
 
-def measure(name: str, variant: str, repeats: int) -> dict:
+def measure(name: str, variant: str, repeats: int, workdir: Path, reference_dir: Optional[Path],
+            settings: dict[str, Setting]) -> dict:
     import tcclip
-    from tcclip.book.benchmarking import time_call
+    from tcclip.book.benchmarking import count_flops, time_call
 
-    s = resolve(name)
-    row = dict(setting=name, variant=variant, **asdict(s), step_gflops=step_flops(s, variant) / 1e9)
-    model = _build(s).to(s.device)
-    if s.grad_checkpointing:
-        model.set_grad_checkpointing(True)
-    video = torch.randn(s.batch, s.frames, 3, s.size, s.size, device=s.device)
-    labels = torch.randint(0, s.classes, (s.batch,), device=s.device)
-    forward = _forward(model, variant)
+    s = settings[name] if name in settings else resolve(name)
+    row = dict(setting=name, variant=variant, **asdict(s), load_at_start=os.getloadavg()[0])
+    torch.manual_seed(0)
+    if variant in REFERENCE_VARIANTS:
+        model, forward = build_reference(s, variant, workdir, reference_dir)
+    else:
+        model, forward = build_tcclip(s, variant, workdir)
+    row["trainable_params"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    video, labels = inputs(s)
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(s.amp)
     autocast = torch.autocast(s.device, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
     scaler = torch.amp.GradScaler(s.device, enabled=s.amp == "fp16")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
 
     def infer():
         model.eval()
         with torch.no_grad(), autocast:
-            forward(video)
+            return forward(video)
 
     def step():
         model.train()
@@ -134,100 +312,309 @@ def measure(name: str, variant: str, repeats: int) -> dict:
     if s.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     try:
-        row["forward_s"] = time_call(infer, repeats=repeats, device=s.device)
-        row["step_s"] = time_call(step, repeats=repeats, device=s.device)
+        # what the variant's own code computes in a first evaluation forward pass (this package's text cache is
+        # still empty), the reference's too: counted on real tensors, its code is run, not re-derived
+        row["forward_gflops"] = count_flops(infer) / 1e9
+        # the logits: the agreement check, and the warm-up of the forward timing
+        logits = infer().float().cpu()
+        own = workdir / f"logits-{name}-{variant}.pt"
+        torch.save(logits, own)
+        ours = workdir / f"logits-{name}-{KIND[variant]}.pt"
+        row["logits_max_abs_diff"] = None
+        if variant != KIND[variant] and ours.is_file():
+            diff = (logits - torch.load(ours, weights_only=True)).abs().max().item()
+            row["logits_max_abs_diff"] = diff
+            atol = max(LOGIT_ATOL[s.amp], REFERENCE_LOGIT_ATOL if variant in REFERENCE_VARIANTS else 0.0)
+            if not diff <= atol:
+                raise RuntimeError(f"{variant} disagrees with this package's {KIND[variant]} at {name}: max |logit "
+                                   f"difference| {diff:.3g} > {atol}; the timings would not compare one computation")
+        timed = repeats > 0  # --repeats 0: check and count only
+        row["forward_s"] = time_call(infer, repeats=repeats, warmup=0, device=s.device) if s.forward and timed else None
+        row["step_s"] = time_call(step, repeats=repeats, device=s.device) if s.train and timed else None
     except torch.cuda.OutOfMemoryError:
-        row.update(status="out of memory", forward_s=None, step_s=None, clips_per_s=None,
-                   peak_mib=torch.cuda.max_memory_allocated() / 2**20)
+        row.update(status="out of memory", forward_s=None, step_s=None, eval_clips_per_s=None, clips_per_s=None,
+                   peak_mib=torch.cuda.max_memory_allocated() / 2**20, step_gflops=None, load_at_end=os.getloadavg()[0])
         return row
     row["status"] = "ok"
-    row["clips_per_s"] = s.batch / row["step_s"]
+    row["eval_clips_per_s"] = s.batch / row["forward_s"] if row["forward_s"] else None
+    row["clips_per_s"] = s.batch / row["step_s"] if row["step_s"] else None
     if s.device == "cuda":
         row["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
         row["reserved_mib"] = torch.cuda.max_memory_reserved() / 2**20
     else:
         row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    row["load_at_end"] = os.getloadavg()[0]
+    model = optimizer = None  # free them before the FLOP count builds another model
+    row["step_gflops"] = (step_flops(s, variant) or 0) / 1e9 or None  # after the peak memory was read
     return row
 
 
-def run_isolated(name: str, variant: str, repeats: int) -> dict:
+def run_isolated(name: str, variant: str, args, workdir: Path, extra: list[str]) -> dict:
     """One measurement in a fresh interpreter, so that its peak memory is its own."""
-    cmd = [sys.executable, __file__, "--one", name, variant, "--repeats", str(repeats)]
+    cmd = [sys.executable, __file__, "--one", name, variant, "--repeats", str(args.repeats), "--threads",
+           str(args.threads), "--workdir", str(workdir), *extra]
+    if args.reference_dir:
+        cmd += ["--reference-dir", str(args.reference_dir)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{name}/{variant} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def wait_until_quiet(max_load: Optional[float], timeout_s: float) -> None:
+    """Sleep until the 1-minute load average is at most ``max_load`` (or the timeout passes)."""
+    if max_load is None:
+        return
+    start = time.monotonic()
+    while os.getloadavg()[0] > max_load and time.monotonic() - start < timeout_s:
+        time.sleep(30)
+
+
+# ----- the tables ----------------------------------------------------------------------------
 def _fmt(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def main(argv=None) -> list[dict]:
+def print_table(rows: list[dict]) -> None:
+    print("| setting | clip | T | size | B | classes | amp | variant | forward (s) | eval clips/s | train step (s) "
+          "| train clips/s | peak mem (GiB) | GFLOPs/step | fwd GFLOPs | MFU | max logit diff | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r["status"] != "ok":
+            print(f"| {r['setting']} | {r['clip']} | {r['frames']} | {r['size']} | {r['batch']} | {r['classes']} | "
+                  f"{r['amp']} | {r['variant']} | {r['status']} |  |  |  |  |  |  |  |  |  |")
+            continue
+        mfu = f"{100 * r['mfu']:.1f} %" if r.get("mfu") else "-"
+        load = f"{r['load_at_start']:.1f}-{r['load_at_end']:.1f}"
+        print(f"| {r['setting']} | {r['clip']} | {r['frames']} | {r['size']} | {r['batch']} | {r['classes']} | "
+              f"{r['amp']} | {r['variant']} | {_fmt(r['forward_s'], '.2f')} | {_fmt(r['eval_clips_per_s'], '.2f')} | "
+              f"{_fmt(r['step_s'], '.2f')} | {_fmt(r['clips_per_s'], '.2f')} | {r['peak_mib'] / 1024:.2f} | "
+              f"{_fmt(r['step_gflops'], '.0f')} | {_fmt(r.get('forward_gflops'), '.0f')} | {mfu} | {_fmt(r['logits_max_abs_diff'], '.1e')} | {load} |")
+
+
+def comparisons(rows: list[dict]) -> list[str]:
+    """Per setting, every variant against each baseline measured: the reference release's own code
+    (what the reference costs) and this package's literal per-video path (what the shortcut saves
+    over the same layers); the two are not the same program and need not cost the same."""
+    lines = []
+    for name in dict.fromkeys(r["setting"] for r in rows):
+        here = {r["variant"]: r for r in rows if r["setting"] == name and r["status"] == "ok"}
+        for base in ("reference", "literal"):
+            if base in here:
+                lines.append(_comparison(name, base, here))
+    return lines
+
+
+def _comparison(name: str, base: str, here: dict[str, dict]) -> str:
+    parts = []
+    for v, r in here.items():
+        if v == base:
+            continue
+        ratios = []
+        if r["step_s"] and here[base]["step_s"]:
+            ratios.append(f"step x{here[base]['step_s'] / r['step_s']:.2f}")
+        if r["forward_s"] and here[base]["forward_s"]:
+            ratios.append(f"eval x{here[base]['forward_s'] / r['forward_s']:.2f}")
+        if r.get("forward_gflops") and here[base].get("forward_gflops"):
+            ratios.append(f"forward FLOPs x{here[base]['forward_gflops'] / r['forward_gflops']:.2f}")
+        if r.get("peak_mib") and here[base].get("peak_mib"):
+            ratios.append(f"memory x{r['peak_mib'] / here[base]['peak_mib']:.2f}")
+        parts.append(f"{v} " + ", ".join(ratios))
+    return f"{name}, speed-up over {base} (>1: faster; memory: fraction of {base}'s): " + "; ".join(parts)
+
+
+def marginal_costs(rows: list[dict], batches: tuple[int, int]) -> list[dict]:
+    """Per clip length and variant: seconds one more video adds to a training step, and TC's ratio to ViFi's."""
+    small, large = batches
+    out = []
+    for t in sorted({r["frames"] for r in rows}):
+        per_variant, flops = {}, {}
+        for v in dict.fromkeys(r["variant"] for r in rows):
+            here = [r for r in rows if r["frames"] == t and r["variant"] == v]
+            at = {r["batch"]: r["step_s"] for r in here if r["step_s"]}
+            if small in at and large in at:
+                per_variant[v] = (at[large] - at[small]) / (large - small)
+            work = {r["batch"]: r.get("step_gflops") for r in here if r.get("step_gflops")}
+            if small in work and large in work:
+                flops[v] = (work[large] - work[small]) / (large - small)
+        for v, cost in per_variant.items():
+            base = "reference_vifi" if v == "reference" else "vifi_clip"
+            vifi, tc = per_variant.get(base), v in ("tc_clip", "literal", "reference")
+            out.append(dict(frames=t, variant=v, seconds_per_video=cost, gflops_per_video=flops.get(v),
+                            ratio_to_vifi=cost / vifi if vifi and tc else None,
+                            flops_ratio_to_vifi=flops[v] / flops[base] if tc and v in flops and base in flops else None))
+    return out
+
+
+def print_marginal(costs: list[dict], batches: tuple[int, int]) -> None:
+    print(f"\nMarginal cost of one video in a training step, (step(B={batches[1]}) - step(B={batches[0]})) / "
+          f"{batches[1] - batches[0]}:\n")
+    print("| T | variant | s per video | ratio to ViFi-CLIP | GFLOPs per video | FLOP ratio to ViFi-CLIP |")
+    print("|---|---|---|---|---|---|")
+    for c in costs:
+        print(f"| {c['frames']} | {c['variant']} | {c['seconds_per_video']:.3f} | {_fmt(c['ratio_to_vifi'], '.2f')} | "
+              f"{_fmt(c.get('gflops_per_video'), '.0f')} | {_fmt(c.get('flops_ratio_to_vifi'), '.2f')} |")
+
+
+def machine_info(threads: int) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    info = dict(cpu=cpu, logical_cpus=os.cpu_count(), torch_threads=threads, torch=torch.__version__,
+                python=platform.python_version(), platform=platform.platform(),
+                memory_gib=round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1))
+    if torch.cuda.is_available():
+        info.update(device=torch.cuda.get_device_name(), cuda=torch.version.cuda)
+    else:
+        info["device"] = "cpu"
+    return info
+
+
+def git_commit() -> Optional[str]:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+# ----- the command line ----------------------------------------------------------------------
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def main(argv=None) -> dict:
     from tcclip.book.benchmarking import model_flops_utilisation, peak_tflops
+    from tcclip.io import atomic_write_json, atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the tiny CPU setting")
     parser.add_argument("--settings", help=f"comma-separated settings to run, from {', '.join(NAMES)}")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", help=f"comma-separated, from {', '.join(VARIANTS)} (default: all that can run)")
+    parser.add_argument("--reference-dir", help="a checkout of the reference release (github.com/naver-ai/tc-clip) "
+                        "to measure beside this package; it needs einops, ftfy, regex, timm, omegaconf")
+    parser.add_argument("--marginal", type=_ints, metavar="T,T,...",
+                        help="instead of the settings: the marginal cost of a video at these clip lengths")
+    parser.add_argument("--marginal-batches", type=_ints, default=[2, 6], metavar="B1,B2")
+    parser.add_argument("--marginal-classes", type=int, default=101)
+    parser.add_argument("--marginal-clip", default="ViT-B-16")
+    parser.add_argument("--marginal-size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed calls per measurement; 0: only check the logits and count the FLOPs")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of each measurement")
+    parser.add_argument("--max-load", type=float,
+                        help="before each measurement wait until the 1-minute load average is at most this")
+    parser.add_argument("--max-wait-s", type=float, default=4 * 3600, help="give up waiting for --max-load after this")
     parser.add_argument("--peak-tflops", type=float,
                         help="the device's dense bf16 peak for MFU (default: looked up from the GPU's name)")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--markdown", help="also write the printed tables, with the command, commit and machine, here")
     parser.add_argument("--one", nargs=2, metavar=("SETTING", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--make-weights", metavar="CLIP", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    reference_dir = check_reference_dir(args.reference_dir)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    extra_settings = {}
+    if args.marginal:
+        if len(args.marginal_batches) != 2 or args.marginal_batches[0] >= args.marginal_batches[1]:
+            parser.error("--marginal-batches takes two increasing batch sizes, e.g. 2,6")
+        extra_settings = marginal_settings(args.marginal, tuple(args.marginal_batches), args.marginal_classes,
+                                           args.marginal_clip, args.marginal_size, device)
+    extra = ["--marginal", ",".join(map(str, args.marginal)), "--marginal-batches",
+             ",".join(map(str, args.marginal_batches)), "--marginal-classes", str(args.marginal_classes),
+             "--marginal-clip", args.marginal_clip, "--marginal-size", str(args.marginal_size)] if args.marginal else []
+    if args.make_weights:  # child mode: the shared weight files
+        make_weights(args.make_weights, Path(args.workdir))
+        print(json.dumps({"ok": True}))
+        return {}
     if args.one:  # child mode of run_isolated
-        print(json.dumps(measure(*args.one, args.repeats)))
-        return []
-    if args.settings:
+        print(json.dumps(measure(*args.one, args.repeats, Path(args.workdir), reference_dir, extra_settings)))
+        return {}
+
+    if args.marginal:
+        settings = list(extra_settings)
+        default_variants = ["tc_clip", "vifi_clip", *REFERENCE_VARIANTS]
+    elif args.settings:
         settings = [n.strip() for n in args.settings.split(",") if n.strip()]
         unknown = [n for n in settings if n not in NAMES]
         if unknown:
             parser.error(f"unknown setting(s) {unknown}; choose from {list(NAMES)}")
+        default_variants = list(VARIANTS)
     else:
         settings = ["tiny-cpu"] if args.quick else list(CPU_SETTINGS)
         if torch.cuda.is_available() and not args.quick:
             settings += GPU_SETTINGS
-    if any(resolve(n).device == "cuda" for n in settings) and not torch.cuda.is_available():
+        default_variants = list(VARIANTS)
+    variants = [v.strip() for v in args.variants.split(",")] if args.variants else default_variants
+    if unknown := [v for v in variants if v not in VARIANTS]:
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    variants = [v for v in VARIANTS if v in variants]  # this package's models first (the logit checks need them)
+    if args.variants and any(v in REFERENCE_VARIANTS for v in variants) and reference_dir is None:
+        parser.error("the reference variants need --reference-dir PATH, a checkout of github.com/naver-ai/tc-clip")
+    resolved = {n: extra_settings.get(n) or resolve(n) for n in settings}
+    if any(s.device == "cuda" for s in resolved.values()) and not torch.cuda.is_available():
         parser.error("the GPU settings need CUDA, which this machine does not have")
-    cuda = torch.cuda.is_available()
-    device = torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine()
-    peak = args.peak_tflops or (peak_tflops(device) if cuda else None)
-    rows = []
-    for name in settings:
-        for variant in VARIANTS:
-            row = run_isolated(name, variant, args.repeats)
-            row["mfu"] = (model_flops_utilisation(row["step_gflops"] * 1e9, row["step_s"], peak)
-                          if row["device"] == "cuda" and peak and row["step_s"] else None)
-            rows.append(row)
-    print(f"\nTC-CLIP fast path vs literal per-video text encoder  (torch {torch.__version__}, {device}, "
-          f"{torch.get_num_threads()} CPU threads" + (f", MFU against {peak:g} TFLOP/s bf16" if peak else "") + ")\n")
-    print("| setting | clip | T | size | B | classes | amp | grad ckpt | variant | forward (s) | train step (s) "
-          "| clips/s (train) | peak mem (MiB) | GFLOPs/step | MFU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        step = _fmt(r["step_s"], ".3f") if r["status"] == "ok" else r["status"]
-        mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] else "-"
-        print(f"| {r['setting']} | {r['clip']} | {r['frames']} | {r['size']} | {r['batch']} | {r['classes']} | "
-              f"{r['amp']} | {'yes' if r['grad_checkpointing'] else 'no'} | {r['variant']} | "
-              f"{_fmt(r['forward_s'], '.3f')} | {step} | {_fmt(r['clips_per_s'], '.1f')} | {r['peak_mib']:.0f} | "
-              f"{r['step_gflops']:.0f} | {mfu} |")
-    for name in settings:
-        fast, literal = (next(r for r in rows if r["setting"] == name and r["variant"] == v) for v in VARIANTS)
-        if fast["step_s"] and literal["step_s"]:
-            print(f"{name}: train step {literal['step_s'] / fast['step_s']:.1f}x faster, forward "
-                  f"{literal['forward_s'] / fast['forward_s']:.1f}x faster, peak memory {fast['peak_mib']:.0f} vs "
-                  f"{literal['peak_mib']:.0f} MiB, {literal['step_gflops'] / fast['step_gflops']:.1f}x fewer FLOPs")
+    peak = args.peak_tflops or (peak_tflops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
+    machine = machine_info(args.threads)
+    record = dict(machine=machine, command="python benchmarks/bench_model.py " + shlex.join(argv if argv is not None
+                                                                                           else sys.argv[1:]),
+                  commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  load_at_start=os.getloadavg(), settings=settings, variants=variants, rows=[])
+    rows = record["rows"]
+    with tempfile.TemporaryDirectory(prefix="bench_model-") as tmp:
+        workdir = Path(tmp)
+        for clip in dict.fromkeys(s.clip for s in resolved.values()):
+            subprocess.run([sys.executable, __file__, "--make-weights", clip, "--workdir", tmp], check=True,
+                           capture_output=True)
+        for name in settings:
+            s = resolved[name]
+            for variant in variants:
+                why = None
+                if variant in REFERENCE_VARIANTS:
+                    why = NO_REFERENCE if reference_dir is None else reference_unsupported(s)
+                if why:
+                    print(f"{name}/{variant}: {why}", file=sys.stderr, flush=True)
+                    rows.append(dict(setting=name, variant=variant, **asdict(s), status=why))
+                    continue
+                wait_until_quiet(args.max_load, args.max_wait_s)
+                row = run_isolated(name, variant, args, workdir, extra)
+                row["mfu"] = (model_flops_utilisation(row["step_gflops"] * 1e9, row["step_s"], peak)
+                              if row["device"] == "cuda" and peak and row["step_s"] and row["step_gflops"] else None)
+                rows.append(row)
+                if args.json:  # after every row, so that a later failure keeps what was measured
+                    atomic_write_json(args.json, record)
+                print(f"{name}/{variant}: {row['status']}, step {_fmt(row.get('step_s'), '.2f')} s, "
+                      f"forward {_fmt(row.get('forward_s'), '.2f')} s", file=sys.stderr, flush=True)
+    record["load_at_end"] = os.getloadavg()
+    header = (f"torch {machine['torch']}, {machine.get('device')}, CPU {machine['cpu']} ({machine['logical_cpus']} "
+              f"logical CPUs, {args.threads} torch threads), load average {record['load_at_start'][0]:.1f} at start, "
+              f"{record['load_at_end'][0]:.1f} at end" + (f", MFU against {peak:g} TFLOP/s bf16" if peak else ""))
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        print(f"\n{header}\n")
+        print_table(rows)
+        if args.marginal:
+            record["marginal_batches"] = list(args.marginal_batches)
+            record["marginal"] = marginal_costs([r for r in rows if r["status"] == "ok"], tuple(args.marginal_batches))
+            print_marginal(record["marginal"], tuple(args.marginal_batches))
         else:
-            print(f"{name}: fast {fast['status']}, literal {literal['status']}")
+            print()
+            for line in comparisons(rows):
+                print(line)
+    print(report.getvalue(), end="")
     if args.json:
-        machine = dict(
-            device=device, torch=torch.__version__, python=platform.python_version(),
-            cpu_threads=torch.get_num_threads(), platform=platform.platform(), peak_tflops=peak,
-            date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        )
-        with open(args.json, "w") as f:
-            json.dump({"machine": machine, "settings": settings, "rows": rows}, f, indent=2)
-    return rows
+        atomic_write_json(args.json, record)
+    if args.markdown:
+        atomic_write_text(args.markdown, f"# {Path(args.markdown).stem}\n\nCommand: `{record['command']}`\n\n"
+                          f"Commit {record['commit']}, {record['date']}, {machine['platform']}, "
+                          f"{machine['memory_gib']} GiB memory, Python {machine['python']}.\n" + report.getvalue())
+    return record
 
 
 if __name__ == "__main__":

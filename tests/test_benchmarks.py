@@ -42,13 +42,16 @@ def test_preset_settings_are_read_from_the_preset_configs(bench, preset):
 
 def test_meta_flop_count_equals_the_count_on_real_tensors(bench):
     setting = dataclasses.replace(bench.resolve("tiny-cpu"), batch=2)
-    for variant in bench.VARIANTS:
-        model = bench._build(setting)
-        forward = bench._forward(model, variant)
+    for variant in ("tc_clip", "vifi_clip", "literal"):
+        torch.manual_seed(0)
+        model = tcclip.build_model(bench.KIND[variant], bench.class_names(setting), clip=setting.clip, pretrained=None,
+                                   num_frames=setting.frames, num_context=bench.num_context(setting.clip))
+        forward = bench.variant_forward(model, variant)
         video = torch.randn(2, setting.frames, 3, setting.size, setting.size)
         labels = torch.tensor([0, 1])
         real = count_flops(lambda: tcclip.video_text_loss(forward(video), labels).backward())
         assert bench.step_flops(setting, variant) == real > 0
+    assert bench.step_flops(setting, "reference") is None  # the reference's code is timed, not counted
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -64,17 +67,62 @@ def test_count_flops_counts_attention_whatever_kernel_torch_picks(dtype, masked)
 
 def test_tiny_benchmark_table_and_json(bench, tmp_path, capsys):
     out = tmp_path / "rows.json"
-    rows = bench.main(["--settings", "tiny-cpu", "--repeats", "1", "--json", str(out)])
-    assert [r["variant"] for r in rows] == ["fast", "literal"]
+    rows = bench.main(["--settings", "tiny-cpu-small", "--variants", "tc_clip,literal", "--repeats", "1", "--json",
+                       str(out)])["rows"]
+    assert [r["variant"] for r in rows] == ["tc_clip", "literal"]
     fast, literal = rows
     assert fast["status"] == literal["status"] == "ok"
-    # the shortcut skips text layers 0..L-2 per video: fewer FLOPs at 100 classes and batch 8
+    # same weights, same input: the literal path must give the shortcut's logits before anything is timed
+    assert fast["logits_max_abs_diff"] is None and literal["logits_max_abs_diff"] <= bench.LOGIT_ATOL["none"]
+    # the shortcut skips text layers 0..L-2 per video: fewer FLOPs (10 classes, batch 2)
     assert fast["step_gflops"] < literal["step_gflops"]
     assert fast["mfu"] is None  # no MFU on CPU (no known peak)
-    table = capsys.readouterr().out
-    assert table.count("| tiny-cpu | TC-Tiny | 8 | 64 | 8 | 100 | none | no |") == 2
+    # evaluation forward FLOPs, counted on the variants' own code: the literal path runs the text per video
+    assert 0 < fast["forward_gflops"] < literal["forward_gflops"]
+    printed = capsys.readouterr().out
+    assert printed.count("| tiny-cpu-small | TC-Tiny | 4 | 64 | 2 | 10 | none | ") == 2
+    assert "tiny-cpu-small, speed-up over literal" in printed
     saved = json.loads(out.read_text())
-    assert saved["rows"] == rows and saved["settings"] == ["tiny-cpu"]
+    assert saved["rows"] == rows and saved["settings"] == ["tiny-cpu-small"]
+    assert saved["machine"]["torch"] == torch.__version__ and len(saved["load_at_start"]) == 3
+
+
+def test_reference_variants_are_skipped_with_a_message_without_a_checkout(bench, capsys, monkeypatch):
+    measured = []
+    monkeypatch.setattr(bench, "run_isolated", lambda name, variant, *rest: measured.append(variant) or dict(
+        setting=name, variant=variant, status="ok", device="cpu", step_s=None, step_gflops=None, forward_s=None,
+        peak_mib=1.0,
+        **{k: v for k, v in dataclasses.asdict(bench.resolve(name)).items() if k != "device"}))
+    # the weight files and the commit: not needed here
+    monkeypatch.setattr(bench.subprocess, "run", lambda cmd, **k: bench.subprocess.CompletedProcess(cmd, 0, "abc\n", ""))
+    monkeypatch.setattr(bench, "print_table", lambda rows: None)
+    rows = bench.main(["--settings", "tiny-cpu"])["rows"]
+    assert measured == ["tc_clip", "vifi_clip", "literal"]
+    skipped = [r for r in rows if r["variant"] in bench.REFERENCE_VARIANTS]
+    assert [r["status"] for r in skipped] == [bench.NO_REFERENCE] * 2
+    assert "tiny-cpu/reference: skipped: no --reference-dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # asked for by name, it is an error, not a skip
+        bench.main(["--settings", "tiny-cpu", "--variants", "reference"])
+
+
+def test_reference_runs_at_its_own_size_only(bench, tmp_path):
+    assert bench.reference_unsupported(bench.resolve("vitb16-2x100")) is None
+    assert "224" in bench.reference_unsupported(bench.resolve("tiny-cpu"))
+    with pytest.raises(SystemExit, match="not a checkout"):
+        bench.check_reference_dir(str(tmp_path))
+
+
+def test_marginal_cost_is_the_slope_between_two_batches(bench):
+    rows = [dict(frames=2, variant=v, batch=b, step_s=s) for v, b, s in
+            [("tc_clip", 2, 3.0), ("tc_clip", 6, 7.0), ("vifi_clip", 2, 2.0), ("vifi_clip", 6, 4.0)]]
+    for r, gflops in zip(rows, (30.0, 78.0, 20.0, 60.0)):
+        r["step_gflops"] = gflops
+    costs = {c["variant"]: c for c in bench.marginal_costs(rows, (2, 6))}
+    assert costs["tc_clip"]["seconds_per_video"] == pytest.approx(1.0)
+    assert costs["vifi_clip"]["seconds_per_video"] == pytest.approx(0.5)
+    assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(2.0) and costs["vifi_clip"]["ratio_to_vifi"] is None
+    assert costs["tc_clip"]["gflops_per_video"] == pytest.approx(12.0)
+    assert costs["tc_clip"]["flops_ratio_to_vifi"] == pytest.approx(1.2)
 
 
 def test_gpu_settings_refuse_to_run_without_cuda(bench):

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -46,3 +49,22 @@ def read_label_file(path) -> list[str]:
     assert rows[0] == ["id", "name"]
     assert [int(r[0]) for r in rows[1:]] == list(range(len(rows) - 1))
     return [r[1] for r in rows[1:]]
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module (tools/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the tool look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_world_root(tmp_path_factory):
+    """A data root holding the tiny synthetic world where the registry looks for ``synthetic``."""
+    from tcclip.world.synthetic import generate_video_world
+
+    root = tmp_path_factory.mktemp("data")
+    generate_video_world(root / "synthetic", seed=0, size="tiny")
+    return root

@@ -14,27 +14,18 @@ them (tag ``skip-execution``); nbval and Jupyter still run them.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import jupytext
 import pytest
+from conftest import load_tool
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location("book_times", ROOT / "tools" / "book_times.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-book_times = load_tool()
+book_times = load_tool("book_times")
 
 
 def chapters() -> list[str]:

@@ -2,13 +2,12 @@
 and the Makefile and CI must install the pins."""
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import load_tool
 import yaml
 from packaging.requirements import Requirement
 
@@ -17,15 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PIN_PLATFORM = {"platform_machine": "x86_64", "sys_platform": "linux", "platform_system": "Linux"}
 
 
-def load_pins_tool():
-    spec = importlib.util.spec_from_file_location("pins_tool", ROOT / "tools" / "pins.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pins_tool = load_pins_tool()
+pins_tool = load_tool("pins")
 
 
 def project_requirements() -> list[Requirement]:

@@ -17,26 +17,17 @@ from tcclip.train import NonFiniteLossError, compose_config, run
 from tcclip.cli.train import main as cli_main
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from tcclip.world.synthetic import generate_video_world
-
-    root = tmp_path_factory.mktemp("data")
-    generate_video_world(root / "synthetic", seed=0, size="tiny")
-    return root
-
-
-def tiny(world, weights, output, *extra):
+def tiny(tiny_world_root, weights, output, *extra):
     """Overrides for a fast CPU run: 4 frames, k=4, batch 2, 2 micro-batches per step."""
-    return ["profile=tiny", f"data.root={world}", f"model.pretrained={weights}", "data.num_frames=4",
+    return ["profile=tiny", f"data.root={tiny_world_root}", f"model.pretrained={weights}", "data.num_frames=4",
             "model.options.num_context=4", "train.batch_per_gpu=2", "protocol.total_batch=4", "protocol.epochs=1",
             "protocol.warmup_epochs=0", "protocol.steps_per_epoch=1", "protocol.test_clips=1", "eval.batch_size=16",
             f"output={output}", *extra]
 
 
-def test_few_shot_end_to_end(world, tiny_clip_path, tmp_path):
+def test_few_shot_end_to_end(tiny_world_root, tiny_clip_path, tmp_path):
     out = tmp_path / "fs"
-    res = run(compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "data.shots=2",
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol=few_shot", "data.shots=2",
                                   "protocol.test_clips=2", "eval.save_predictions=true")))
     assert res["finished"] and res["train"]["steps"] == 1
     assert res["train"]["schedule"]["accumulation"] == 2 and res["train"]["best_epoch"] == 0
@@ -56,11 +47,11 @@ def test_few_shot_end_to_end(world, tiny_clip_path, tmp_path):
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
 
 
-def test_zero_shot_with_wise_ft(world, tiny_clip_path, tmp_path):
+def test_zero_shot_with_wise_ft(tiny_world_root, tiny_clip_path, tmp_path):
     from tcclip.train.protocols import load_eval_model
 
     out = tmp_path / "zs"
-    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=zero_shot", "protocol.total_batch=2"))
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol=zero_shot", "protocol.total_batch=2"))
     res = run(cfg)
     assert set(res["tests"]) == {"synthetic"} and set(res["tests_wise_ft"]) == {"synthetic"}
     assert res["wise_ft"] == 0.7 and "synthetic/top1_mean" in res["summary_wise_ft"]
@@ -78,36 +69,36 @@ def test_zero_shot_with_wise_ft(world, tiny_clip_path, tmp_path):
     torch.testing.assert_close(blend["prompt_learner.ctx"], tuned["prompt_learner.ctx"])
 
 
-def test_base2novel_and_fully_supervised(world, tiny_clip_path, tmp_path):
-    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b2n", "protocol=base2novel", "protocol.total_batch=2")))
+def test_base2novel_and_fully_supervised(tiny_world_root, tiny_clip_path, tmp_path):
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "b2n", "protocol=base2novel", "protocol.total_batch=2")))
     s = res["summary"]
     assert set(res["tests"]) == {"synthetic/base", "synthetic/novel"}
     assert s["harmonic_mean"] == pytest.approx(2 * s["base_top1"] * s["novel_top1"] / (s["base_top1"] + s["novel_top1"])
                                                if s["base_top1"] + s["novel_top1"] else 0.0)
     assert res["tests"]["synthetic/base"]["num_videos"] == 8 and res["tests"]["synthetic/novel"]["num_videos"] == 8
-    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "fs", "protocol=fully_supervised",
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "fs", "protocol=fully_supervised",
                                   "model=vifi_clip", "protocol.total_batch=2")))
     assert res["finished"] and res["tests"]["synthetic"]["num_videos"] == 16
 
 
-def test_clip_is_evaluated_without_training(world, tiny_clip_path, tmp_path):
-    res = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "clip", "protocol=zero_shot", "model=clip")))
+def test_clip_is_evaluated_without_training(tiny_world_root, tiny_clip_path, tmp_path):
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "clip", "protocol=zero_shot", "model=clip")))
     assert "train" not in res and res["tests"]["synthetic"]["num_videos"] == 4
     assert not (tmp_path / "clip" / "last.pt").exists()
 
 
-def test_resume_is_exact(world, tiny_clip_path, tmp_path):
+def test_resume_is_exact(tiny_world_root, tiny_clip_path, tmp_path):
     """Stop after 3 of 4 steps (mid-epoch 2), resume from last.pt: same losses, lrs and weights.
 
     float32 on the CPU is deterministic for a fixed thread count, so equality is exact.
     """
     common = ["protocol=few_shot", "data.shots=2", "protocol.epochs=2", "protocol.steps_per_epoch=2",
               "protocol.warmup_epochs=1", "protocol.total_batch=2", "eval.every_epochs=0", "eval.test=false"]
-    full = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "a", *common)))
-    part = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b", *common, "train.max_steps=3")))
+    full = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "a", *common)))
+    part = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "b", *common, "train.max_steps=3")))
     assert part["finished"] is False and part["train"]["steps"] == 3
     assert read_checkpoint(tmp_path / "b" / "last.pt")["step"] == 3
-    resumed = run(compose_config(tiny(world, tiny_clip_path, tmp_path / "b", *common)))  # resume=auto
+    resumed = run(compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "b", *common)))  # resume=auto
     assert resumed["train"]["steps"] == 4
     assert [h["loss"] for h in resumed["train"]["history"]] == [h["loss"] for h in full["train"]["history"]]
     assert [h["lr"] for h in resumed["train"]["history"]] == [h["lr"] for h in full["train"]["history"]]
@@ -119,7 +110,7 @@ def test_resume_is_exact(world, tiny_clip_path, tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(world, tiny_clip_path, tmp_path, monkeypatch):
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_world_root, tiny_clip_path, tmp_path, monkeypatch):
     import tcclip.train.engine as engine
 
     calls = {"n": 0}
@@ -132,14 +123,14 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(world, tiny_clip_path, tm
 
     monkeypatch.setattr(engine, "video_text_loss", poisoned)
     out = tmp_path / "nan"
-    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "protocol.steps_per_epoch=3",
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol=few_shot", "protocol.steps_per_epoch=3",
                               "protocol.total_batch=2", "train.checkpoint_every=1"))
     with pytest.raises(NonFiniteLossError, match="not overwritten"):
         run(cfg)
     assert read_checkpoint(out / "last.pt")["step"] == 1
 
 
-def test_compile_of_float64_on_cpu_is_refused_before_work_where_torch_cannot_run_it(world, tiny_clip_path, tmp_path,
+def test_compile_of_float64_on_cpu_is_refused_before_work_where_torch_cannot_run_it(tiny_world_root, tiny_clip_path, tmp_path,
                                                                                     monkeypatch):
     import tcclip.train.engine as engine
 
@@ -147,7 +138,7 @@ def test_compile_of_float64_on_cpu_is_refused_before_work_where_torch_cannot_run
     monkeypatch.setattr(engine, "compiled_attention_backward_works",
                         lambda dtype, device: asked.append((dtype, torch.device(device).type)) or False)
     out = tmp_path / "compiled"
-    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot", "train.compile=true",
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol=few_shot", "train.compile=true",
                               "train.dtype=float64", "train.amp=none", "device=cpu"))
     with pytest.raises(ValueError, match="train.compile=false"):
         run(cfg)
@@ -182,9 +173,9 @@ def test_missing_dataset_names_the_prepare_command(tmp_path, tiny_clip_path):
         run(cfg)
 
 
-def test_corrupt_training_video_is_skipped_and_counted(world, tiny_clip_path, tmp_path):
+def test_corrupt_training_video_is_skipped_and_counted(tiny_world_root, tiny_clip_path, tmp_path):
     copy = tmp_path / "data"
-    shutil.copytree(world, copy)
+    shutil.copytree(tiny_world_root, copy)
     listed = (copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt").read_text().split()
     (copy / "synthetic" / "videos" / listed[0]).write_bytes(b"not a video")
     short = copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt"
@@ -195,15 +186,15 @@ def test_corrupt_training_video_is_skipped_and_counted(world, tiny_clip_path, tm
     assert res["train"]["skipped_videos"] == 1
 
 
-def test_eval_cli_explicit_list_and_wrong_class_list(world, tiny_clip_path, tmp_path):
+def test_eval_cli_explicit_list_and_wrong_class_list(tiny_world_root, tiny_clip_path, tmp_path):
     from tcclip import save_checkpoint
     from tcclip.train.protocols import build_run_model
 
     out = tmp_path / "fs"
-    syn = world / "synthetic"
-    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol=few_shot"))
+    syn = tiny_world_root / "synthetic"
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol=few_shot"))
     save_checkpoint(out / "best.pt", build_run_model(cfg, ["a", "b"]))  # eval replaces the class names
-    base = ["profile=tiny", f"data.root={world}", "data.num_frames=4", f"output={tmp_path / 'ev'}"]
+    base = ["profile=tiny", f"data.root={tiny_world_root}", "data.num_frames=4", f"output={tmp_path / 'ev'}"]
     code = cli_main(["eval", "--checkpoint", str(out / "best.pt"), "--list", str(syn / "test.txt"), "--root",
                      str(syn / "videos"), "--labels", str(syn / "labels.csv"), "--views", "1x1", "--predictions", *base])
     assert code == 0

@@ -2,7 +2,7 @@
 
 Ctrl-C (a real SIGINT to a real ``python -m tcclip train``), a stop for unreadable videos, a
 kill between a step and its checkpoint, a truncated ``last.pt``, files left by killed writers,
-and the command line's refusals. Tiny runs on a private synthetic world, as in
+and the command line's refusals. Tiny runs on a private synthetic tiny_world_root, as in
 ``test_train_engine.py``.
 """
 from __future__ import annotations
@@ -24,18 +24,9 @@ from tcclip.cli.train import main as cli_main
 from tcclip.train import compose_config, run
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from tcclip.world.synthetic import generate_video_world
-
-    root = tmp_path_factory.mktemp("data")
-    generate_video_world(root / "synthetic", seed=0, size="tiny")
-    return root
-
-
-def tiny(world, weights, output, *extra):
+def tiny(tiny_world_root, weights, output, *extra):
     """A fast CPU few-shot run: 4 frames, k=4, one clip pair per step, no validation or test."""
-    return ["profile=tiny", "protocol=few_shot", "data.shots=2", f"data.root={world}", f"model.pretrained={weights}",
+    return ["profile=tiny", "protocol=few_shot", "data.shots=2", f"data.root={tiny_world_root}", f"model.pretrained={weights}",
             "data.num_frames=4", "model.options.num_context=4", "train.batch_per_gpu=2", "protocol.total_batch=2",
             "protocol.epochs=2", "protocol.warmup_epochs=0", "protocol.steps_per_epoch=2", "eval.every_epochs=0",
             "eval.test=false", f"output={output}", *extra]
@@ -47,15 +38,15 @@ def csv_steps(output) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def stopped_run(world, tiny_clip_path, tmp_path_factory):
+def stopped_run(tiny_world_root, tiny_clip_path, tmp_path_factory):
     """A run stopped by train.max_steps after 3 of 4 steps, with last.pt written after every step."""
     out = tmp_path_factory.mktemp("stopped") / "run"
-    res = run(compose_config(tiny(world, tiny_clip_path, out, "train.max_steps=3", "train.checkpoint_every=1")))
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, out, "train.max_steps=3", "train.checkpoint_every=1")))
     assert res["finished"] is False and res["train"]["steps"] == 3
     return out
 
 
-def test_a_kill_between_a_step_and_its_checkpoint_logs_each_step_once(world, tiny_clip_path, stopped_run, tmp_path):
+def test_a_kill_between_a_step_and_its_checkpoint_logs_each_step_once(tiny_world_root, tiny_clip_path, stopped_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(stopped_run, out)
     assert read_checkpoint(out / "last.prev.pt")["step"] == 2  # the state before the latest write is kept
@@ -64,32 +55,32 @@ def test_a_kill_between_a_step_and_its_checkpoint_logs_each_step_once(world, tin
     stale = out / ".last.pt.k1ll3d.tmp"
     stale.write_bytes(b"\0" * 4096)
     assert csv_steps(out) == [1, 2, 3]
-    res = run(compose_config(tiny(world, tiny_clip_path, out)))  # resume=auto from step 2
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, out)))  # resume=auto from step 2
     assert res["finished"] and res["train"]["steps"] == 4
     assert csv_steps(out) == [1, 2, 3, 4]  # step 3 once, from the resumed run
     assert not stale.exists()
 
 
-def test_a_truncated_last_checkpoint_is_named_and_falls_back_when_asked(world, tiny_clip_path, stopped_run, tmp_path,
+def test_a_truncated_last_checkpoint_is_named_and_falls_back_when_asked(tiny_world_root, tiny_clip_path, stopped_run, tmp_path,
                                                                         capsys):
     out = tmp_path / "run"
     shutil.copytree(stopped_run, out)
     data = (out / "last.pt").read_bytes()
     (out / "last.pt").write_bytes(data[: len(data) // 3])
     with pytest.raises(DamagedCheckpointError, match=rf"{out / 'last.pt'} is damaged.*resume=fallback"):
-        run(compose_config(tiny(world, tiny_clip_path, out)))
+        run(compose_config(tiny(tiny_world_root, tiny_clip_path, out)))
     # the command line says the same in one line, exit status 2
-    assert cli_main(["train", *tiny(world, tiny_clip_path, out)]) == 2
+    assert cli_main(["train", *tiny(tiny_world_root, tiny_clip_path, out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot resume:") and "last.pt is damaged" in err[-1]
     assert not any(line.startswith("Traceback") for line in err)
-    res = run(compose_config(tiny(world, tiny_clip_path, out, "resume=fallback")))  # from last.prev.pt (step 2)
+    res = run(compose_config(tiny(tiny_world_root, tiny_clip_path, out, "resume=fallback")))  # from last.prev.pt (step 2)
     assert res["finished"] and res["train"]["steps"] == 4
     assert [h["step"] for h in res["train"]["history"]] == [1, 2, 3, 4]
     assert csv_steps(out) == [1, 2, 3, 4]
 
 
-def test_a_stop_for_unreadable_videos_saves_first(world, tiny_clip_path, tmp_path, monkeypatch):
+def test_a_stop_for_unreadable_videos_saves_first(tiny_world_root, tiny_clip_path, tmp_path, monkeypatch):
     """The skip-rate limit (TooManyCorruptVideosError) stops training; the steps done are kept."""
     from tcclip.data import TooManyCorruptVideosError, VideoDataset
 
@@ -105,20 +96,20 @@ def test_a_stop_for_unreadable_videos_saves_first(world, tiny_clip_path, tmp_pat
 
     monkeypatch.setattr(VideoDataset, "__getitem__", breaks_on_the_fifth_training_clip)
     out = tmp_path / "run"
-    cfg = compose_config(tiny(world, tiny_clip_path, out, "protocol.epochs=1", "protocol.steps_per_epoch=4"))
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol.epochs=1", "protocol.steps_per_epoch=4"))
     assert cfg.train.checkpoint_every == 0  # the default: without the stop's save, nothing would be on disk
     with pytest.raises(TooManyCorruptVideosError):
         run(cfg)
     saved = read_checkpoint(out / "last.pt")
     assert saved["step"] == 2 and saved["train_state"]["step"] == 2
-    resumed = run(compose_config(tiny(world, tiny_clip_path, out, "protocol.epochs=1", "protocol.steps_per_epoch=4")))
+    resumed = run(compose_config(tiny(tiny_world_root, tiny_clip_path, out, "protocol.epochs=1", "protocol.steps_per_epoch=4")))
     assert resumed["train"]["steps"] == 4 and csv_steps(out) == [1, 2, 3, 4]
 
 
-def test_ctrl_c_stops_cleanly_saves_and_says_how_to_resume(world, tiny_clip_path, tmp_path):
+def test_ctrl_c_stops_cleanly_saves_and_says_how_to_resume(tiny_world_root, tiny_clip_path, tmp_path):
     """A real SIGINT to ``python -m tcclip train`` once it has logged a step."""
     out = tmp_path / "run"
-    args = tiny(world, tiny_clip_path, out, "protocol.epochs=50", "protocol.steps_per_epoch=8", "log.every=1")
+    args = tiny(tiny_world_root, tiny_clip_path, out, "protocol.epochs=50", "protocol.steps_per_epoch=8", "log.every=1")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "tcclip", "train", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
@@ -162,9 +153,9 @@ def test_a_second_signal_aborts_at_once():
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_train_refusals_are_one_line_and_status_2(world, tiny_clip_path, tmp_path, capsys):
+def test_train_refusals_are_one_line_and_status_2(tiny_world_root, tiny_clip_path, tmp_path, capsys):
     out = tmp_path / "run"
-    assert cli_main(["train", *tiny(world, tiny_clip_path, out, "train.batch_per_gpu=3", "protocol.total_batch=4")]) == 2
+    assert cli_main(["train", *tiny(tiny_world_root, tiny_clip_path, out, "train.batch_per_gpu=3", "protocol.total_batch=4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: total batch 4 is not a multiple") and "Traceback" not in "\n".join(err)
     assert cli_main(["train", "profile=tiny", "train.amp=fp8"]) == 2
@@ -178,16 +169,16 @@ def test_overrides_after_resume_are_read(capsys, tmp_path):
     assert f"resume: {path}" in shown and "  epochs: 3" in shown
 
 
-def test_eval_records_the_model_the_checkpoint_holds(world, tiny_clip_path, tmp_path):
+def test_eval_records_the_model_the_checkpoint_holds(tiny_world_root, tiny_clip_path, tmp_path):
     """``eval model=tc_clip --checkpoint vifi.pt`` evaluates ViFi-CLIP, and says so."""
     from tcclip import save_checkpoint
     from tcclip.train.protocols import build_run_model
 
-    cfg = compose_config(tiny(world, tiny_clip_path, tmp_path / "o", "model=vifi_clip"))
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "o", "model=vifi_clip"))
     save_checkpoint(tmp_path / "vifi.pt", build_run_model(cfg, ["a", "b"]))
-    syn = world / "synthetic"
+    syn = tiny_world_root / "synthetic"
     code = cli_main(["eval", "--checkpoint", str(tmp_path / "vifi.pt"), "model=tc_clip", "profile=tiny",
-                     f"data.root={world}", "data.num_frames=4", f"output={tmp_path / 'ev'}", "--list",
+                     f"data.root={tiny_world_root}", "data.num_frames=4", f"output={tmp_path / 'ev'}", "--list",
                      str(syn / "test.txt"), "--root", str(syn / "videos"), "--labels", str(syn / "labels.csv")])
     assert code == 0
     res = json.loads((tmp_path / "ev" / "eval.json").read_text())

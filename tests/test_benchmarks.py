@@ -112,6 +112,49 @@ def test_reference_runs_at_its_own_size_only(bench, tmp_path):
         bench.check_reference_dir(str(tmp_path))
 
 
+def test_logit_check_rechecks_only_far_videos_in_float64_and_fails_on_a_float64_difference(bench):
+    ours = torch.zeros(3, 5)
+    theirs = ours.clone()
+    theirs[0, 1] = 2e-4  # fp32 rounding: within LOGIT_ATOL
+    theirs[2, 4] = 0.02  # a near-tie decided the other way, or a real difference: only fp64 can tell
+    asked = []
+
+    def agree_in_fp64(videos):
+        asked.append(videos)
+        return 1e-14
+
+    out = bench.check_logits(theirs, ours, 1e-3, agree_in_fp64)
+    assert asked == [[2]] and out["float64_rechecked_videos"] == [2]
+    assert out["logits_max_abs_diff"] == pytest.approx(0.02) and out["logits_max_abs_diff_float64"] == 1e-14
+    with pytest.raises(RuntimeError, match="in fp64"):  # still apart in fp64: a different computation
+        bench.check_logits(theirs, ours, 1e-3, lambda videos: 1e-3)
+    with pytest.raises(RuntimeError, match="videos \\[2\\]"):  # no fp64 check offered (this package's variants)
+        bench.check_logits(theirs, ours, 1e-3)
+    close = bench.check_logits(ours + 1e-4, ours, 1e-3, lambda videos: pytest.fail("nothing to recheck"))
+    assert close["float64_rechecked_videos"] == [] and close["logits_max_abs_diff_float64"] is None
+
+
+def test_reference_to_float64_switches_dtype_attributes_and_fp32_layernorm_guards(bench):
+    class GuardedLayerNorm(torch.nn.LayerNorm):  # the shape of the reference's fp16 guard
+        def forward(self, x):
+            return super().forward(x.type(torch.float32)).type(x.dtype)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dtype = torch.float32
+            self.norm = GuardedLayerNorm(4)
+
+        def forward(self, x):
+            return self.norm(x.type(self.dtype))
+
+    model = Model()
+    bench.reference_to_float64(model)
+    x = torch.randn(2, 4, dtype=torch.float64)
+    assert model.dtype == torch.float64 and model(x).dtype == torch.float64
+    assert torch.allclose(model(x), F.layer_norm(x, (4,), model.norm.weight, model.norm.bias), atol=1e-15, rtol=0)
+
+
 def test_marginal_cost_is_the_slope_between_two_batches(bench):
     rows = [dict(frames=2, variant=v, batch=b, step_s=s) for v, b, s in
             [("tc_clip", 2, 3.0), ("tc_clip", 6, 7.0), ("vifi_clip", 2, 2.0), ("vifi_clip", 6, 4.0)]]

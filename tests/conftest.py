@@ -53,9 +53,9 @@ def read_label_file(path) -> list[str]:
     return [r[1] for r in rows[1:]]
 
 
-def load_tool(name: str):
-    """``tools/<name>.py`` as a module (tools/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+def load_tool(name: str, folder: str = "tools"):
+    """``<folder>/<name>.py`` as a module (``tools/`` and ``benchmarks/`` are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses in the tool look their module up here
     spec.loader.exec_module(module)

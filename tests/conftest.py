@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -51,20 +53,52 @@ def read_label_file(path) -> list[str]:
     return [r[1] for r in rows[1:]]
 
 
-def load_tool(name: str):
-    """``tools/<name>.py`` as a module (tools/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+def load_tool(name: str, folder: str = "tools"):
+    """``<folder>/<name>.py`` as a module (``tools/`` and ``benchmarks/`` are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses in the tool look their module up here
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.fixture(scope="module")
-def tiny_world_root(tmp_path_factory):
-    """A data root holding the tiny synthetic world where the registry looks for ``synthetic``."""
+def _file_digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """The tiny synthetic world (its ``WorldInfo``), generated once per test session and shared: read it only.
+
+    It lies at ``<data root>/synthetic``, where the registry looks for ``synthetic``. A test that
+    changes files works on ``tiny_world_copy``. At the end of the session every file is checked
+    against its digest at generation, so a test that writes into the shared world fails there.
+    """
     from tcclip.world.synthetic import generate_video_world
 
     root = tmp_path_factory.mktemp("data")
-    generate_video_world(root / "synthetic", seed=0, size="tiny")
-    return root
+    world = generate_video_world(root / "synthetic", seed=0, size="tiny")
+    digests = _file_digests(root)
+    yield world
+    now = _file_digests(root)
+    changed = sorted(k for k in digests.keys() | now.keys() if digests.get(k) != now.get(k))
+    assert not changed, f"a test changed the shared tiny world (use tiny_world_copy): {changed[:10]}"
+
+
+@pytest.fixture(scope="session")
+def tiny_world_root(tiny_world) -> Path:
+    """The data root holding the shared tiny world (``data.root=`` of a run); read it only."""
+    return tiny_world.root.parent
+
+
+def copy_tiny_world(tiny_world_root: Path, dest: Path) -> Path:
+    """A private copy of the shared tiny world's data root at ``dest``, for a test that changes files."""
+    shutil.copytree(tiny_world_root, dest)
+    return dest
+
+
+@pytest.fixture
+def tiny_world_copy(tiny_world_root, tmp_path) -> Path:
+    """This test's own copy of the tiny world's data root (``<copy>/synthetic``): free to break."""
+    return copy_tiny_world(tiny_world_root, tmp_path / "data")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import load_tool
 
 import tcclip
 from tcclip.book.benchmarking import count_flops, model_flops_utilisation, peak_tflops
@@ -19,14 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_model", ROOT / "benchmarks" / "bench_model.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
     try:
-        spec.loader.exec_module(module)
-        yield module
+        yield load_tool("bench_model", folder="benchmarks")
     finally:
-        sys.modules.pop(spec.name, None)
+        sys.modules.pop("bench_model", None)
 
 
 @pytest.mark.parametrize("preset", ["gpu24gb", "gpu80gb"])

@@ -8,15 +8,12 @@ import torch
 
 from tcclip.book.chapter import Chapter, setup
 from tcclip.world.profile import get_profile
-from tcclip.world.synthetic import generate_video_world
 
 
 @pytest.fixture(scope="module")
-def chapter(tmp_path_factory, tiny_clip_path) -> Chapter:
-    root = tmp_path_factory.mktemp("data")
-    world = generate_video_world(root / "synthetic", seed=0, size="tiny")
-    profile = dataclasses.replace(get_profile("tiny"), pretrained=str(tiny_clip_path), data_root=root)
-    return Chapter(profile, world)
+def chapter(tiny_world, tiny_clip_path) -> Chapter:
+    profile = dataclasses.replace(get_profile("tiny"), pretrained=str(tiny_clip_path), data_root=tiny_world.root.parent)
+    return Chapter(profile, tiny_world)
 
 
 def test_clips_are_the_test_set_videos_of_the_named_classes(chapter):

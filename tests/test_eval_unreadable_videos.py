@@ -7,6 +7,7 @@ import json
 import logging
 
 import pytest
+from conftest import copy_tiny_world
 
 from tcclip.data import VideoDataset
 from tcclip.train import compose_config
@@ -15,11 +16,9 @@ from tcclip.train.evaluate import evaluate
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from tcclip.world.synthetic import generate_video_world
-
-    root = tmp_path_factory.mktemp("data")
-    generate_video_world(root / "synthetic", seed=0, size="tiny")
+def world(tiny_world_root, tmp_path_factory):
+    """A copy of the tiny world with broken videos added to its video folder, and two lists over it."""
+    root = copy_tiny_world(tiny_world_root, tmp_path_factory.mktemp("eval_unreadable") / "data")
     syn = root / "synthetic"
     (syn / "videos" / "bad").mkdir()
     (syn / "videos" / "bad" / "empty.mp4").write_bytes(b"")

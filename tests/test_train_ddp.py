@@ -14,8 +14,8 @@ import torch
 import torch.multiprocessing as mp
 
 
-def _overrides(world, weights, output, batch):
-    return ["profile=tiny", f"data.root={world}", f"model.pretrained={weights}", "data.num_frames=4",
+def _overrides(data_root, weights, output, batch):
+    return ["profile=tiny", f"data.root={data_root}", f"model.pretrained={weights}", "data.num_frames=4",
             "model.options.num_context=4", f"train.batch_per_gpu={batch}", "protocol.total_batch=4",
             "protocol.epochs=1", "protocol.warmup_epochs=0", "protocol.steps_per_epoch=2", "protocol=few_shot",
             "data.shots=2", "train.dtype=float64", "train.mixup=0", "train.cutmix=0", "eval.every_epochs=0",
@@ -57,20 +57,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from tcclip.world.synthetic import generate_video_world
-
-    root = tmp_path_factory.mktemp("data")
-    generate_video_world(root / "synthetic", seed=0, size="tiny")
-    return root
-
-
-def test_ddp_two_cpu_processes_in_sync_and_match_single_process(world, tiny_clip_path, tmp_path, monkeypatch):
+def test_ddp_two_cpu_processes_in_sync_and_match_single_process(tiny_world_root, tiny_clip_path, tmp_path, monkeypatch):
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
-    mp.spawn(_worker, args=(2, _free_port(), _overrides(world, tiny_clip_path, tmp_path, 2), tmp_path), nprocs=2)
-    _train(_overrides(world, tiny_clip_path, tmp_path, 2), "single", tmp_path)
+    mp.spawn(_worker, args=(2, _free_port(), _overrides(tiny_world_root, tiny_clip_path, tmp_path, 2), tmp_path), nprocs=2)
+    _train(_overrides(tiny_world_root, tiny_clip_path, tmp_path, 2), "single", tmp_path)
     r0, r1, single = (torch.load(tmp_path / f"{t}.pt", weights_only=True) for t in ("rank0", "rank1", "single"))
     assert r0["schedule"]["accumulation"] == 1 and single["schedule"]["accumulation"] == 2
     for key, value in r0["state"].items():  # bit-identical across ranks

@@ -173,9 +173,8 @@ def test_missing_dataset_names_the_prepare_command(tmp_path, tiny_clip_path):
         run(cfg)
 
 
-def test_corrupt_training_video_is_skipped_and_counted(tiny_world_root, tiny_clip_path, tmp_path):
-    copy = tmp_path / "data"
-    shutil.copytree(tiny_world_root, copy)
+def test_corrupt_training_video_is_skipped_and_counted(tiny_world_copy, tiny_clip_path, tmp_path):
+    copy = tiny_world_copy
     listed = (copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt").read_text().split()
     (copy / "synthetic" / "videos" / listed[0]).write_bytes(b"not a video")
     short = copy / "synthetic" / "splits" / "few_shot" / "train_2shot_split1.txt"

@@ -2,8 +2,8 @@
 
 Ctrl-C (a real SIGINT to a real ``python -m tcclip train``), a stop for unreadable videos, a
 kill between a step and its checkpoint, a truncated ``last.pt``, files left by killed writers,
-and the command line's refusals. Tiny runs on a private synthetic tiny_world_root, as in
-``test_train_engine.py``.
+and the command line's refusals. Tiny runs on the session's shared tiny world (``tiny_world_root``,
+read only), as in ``test_train_engine.py``.
 """
 from __future__ import annotations
 

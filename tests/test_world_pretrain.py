@@ -153,17 +153,15 @@ def test_short_text_encoding_matches_open_clip(small_run):
         torch.testing.assert_close(encode_captions(clip, tokens), clip.encode_text(tokens), rtol=1e-10, atol=1e-10)
 
 
-def test_zero_shot_evaluation_on_a_tiny_world(cache, small_run):
-    from tcclip.world.synthetic import generate_video_world
+def test_zero_shot_evaluation_on_a_tiny_world(tiny_world, small_run):
     from tcclip.world.pretrain import load_test_videos, zero_shot_video_accuracy
 
-    world = generate_video_world(cache / "synthetic", seed=0, size="tiny")
-    videos, labels, classnames = load_test_videos(world)
-    assert videos.shape[1:] == (8, 3, 64, 64) and len(labels) == len(videos) == world.counts["test"]
-    result = zero_shot_video_accuracy(str(small_run), videos, labels, classnames, world.families)
-    assert result["num_classes"] == len(world.classes) and result["chance"] == round(1 / len(world.classes), 4)
-    assert 0.0 <= result["top1"] <= 1.0 and set(result["per_family"]) == {world.families[c] for c in classnames}
+    videos, labels, classnames = load_test_videos(tiny_world)
+    assert videos.shape[1:] == (8, 3, 64, 64) and len(labels) == len(videos) == tiny_world.counts["test"]
+    result = zero_shot_video_accuracy(str(small_run), videos, labels, classnames, tiny_world.families)
+    assert result["num_classes"] == len(tiny_world.classes) and result["chance"] == round(1 / len(tiny_world.classes), 4)
+    assert 0.0 <= result["top1"] <= 1.0 and set(result["per_family"]) == {tiny_world.families[c] for c in classnames}
     # per-family accuracies weighted by their clip counts give the overall accuracy
-    counts = {f: sum(world.families[classnames[int(y)]] == f for y in labels) for f in result["per_family"]}
+    counts = {f: sum(tiny_world.families[classnames[int(y)]] == f for y in labels) for f in result["per_family"]}
     overall = sum(result["per_family"][f] * n for f, n in counts.items()) / len(labels)
     assert overall == pytest.approx(result["top1"], abs=1e-3)

@@ -65,15 +65,6 @@ SPECS = {s.name: s for s in S.build_classes()}
 SEEDS = range(6)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> S.WorldInfo:
-    """The tiny world, placed where the registry looks for ``synthetic`` under a root."""
-    root = tmp_path_factory.mktemp("data")
-    info = S.generate_video_world(root / "synthetic", seed=0, size="tiny")
-    assert info.generated
-    return info
-
-
 # ----------------------------------------------------------------------------- rendering
 
 
@@ -185,25 +176,25 @@ def test_unknown_names_and_odd_sizes_fail_with_the_fix() -> None:
 # ----------------------------------------------------------------------------- the world on disk
 
 
-def test_world_files_decode_with_decord(world: S.WorldInfo) -> None:
+def test_world_files_decode_with_decord(tiny_world: S.WorldInfo) -> None:
     lo, hi = S.SIZES["tiny"].frames
     for split in ("train", "val", "test"):
-        items = _read_list(world.views[split][0])
-        assert len(items) == world.counts[split]
+        items = _read_list(tiny_world.views[split][0])
+        assert len(items) == tiny_world.counts[split]
         for rel, _ in items[:: max(1, len(items) // 12)]:
-            vr = decord.VideoReader(str(world.video_root / rel))
+            vr = decord.VideoReader(str(tiny_world.video_root / rel))
             assert lo <= len(vr) <= hi
             assert vr[0].shape == (H, W, 3)
 
 
-def test_decoded_clips_keep_the_class_meaning(world: S.WorldInfo) -> None:
+def test_decoded_clips_keep_the_class_meaning(tiny_world: S.WorldInfo) -> None:
     """After lossy H.264 the direction of motion and growth are still measurable."""
-    names = read_label_file(world.views["train"][1])
-    for rel, label in _read_list(world.views["train"][0]):
+    names = read_label_file(tiny_world.views["train"][1])
+    for rel, label in _read_list(tiny_world.views["train"][0]):
         spec = SPECS[names[label]]
         if spec.action not in ("move", "grow") or not rel.endswith(("0000.mp4", "0005.mp4")):
             continue
-        frames = _decode(world.video_root / rel)
+        frames = _decode(tiny_world.video_root / rel)
         mask = _colour_mask(frames, spec.colour)
         if spec.action == "move":
             sign = -1 if spec.direction == "left" else 1
@@ -213,81 +204,79 @@ def test_decoded_clips_keep_the_class_meaning(world: S.WorldInfo) -> None:
             assert sign * _slope(mask.sum((1, 2)).astype(float)) > 0, rel
 
 
-def test_world_is_deterministic_across_runs_and_workers(world: S.WorldInfo,
-                                                         tmp_path: Path) -> None:
+def test_world_is_deterministic_across_runs_and_workers(tiny_world: S.WorldInfo,
+                                                              tmp_path: Path) -> None:
     other = S.generate_video_world(tmp_path / "again", seed=0, size="tiny", workers=2)
     for split in ("train", "test"):
-        for rel, _ in _read_list(world.views[split][0]):
-            a = (world.video_root / rel).read_bytes()
+        for rel, _ in _read_list(tiny_world.views[split][0]):
+            a = (tiny_world.video_root / rel).read_bytes()
             assert a == (other.video_root / rel).read_bytes(), rel
-    for view, (lst, lab) in world.views.items():
+    for view, (lst, lab) in tiny_world.views.items():
         assert lst.read_text() == other.views[view][0].read_text(), view
         assert lab.read_text() == other.views[view][1].read_text(), view
-    rel = _read_list(world.views["test"][0])[0][0]
-    assert np.array_equal(_decode(world.video_root / rel), _decode(other.video_root / rel))
+    rel = _read_list(tiny_world.views["test"][0])[0][0]
+    assert np.array_equal(_decode(tiny_world.video_root / rel), _decode(other.video_root / rel))
 
 
-def test_rerun_is_a_no_op_and_other_params_need_overwrite(world: S.WorldInfo) -> None:
-    videos = sorted(world.video_root.rglob("*.mp4"))
+def test_rerun_is_a_no_op_and_other_params_need_overwrite(tiny_world: S.WorldInfo) -> None:
+    assert tiny_world.generated  # the session's fixture made it: the first run reports generating
+    videos = sorted(tiny_world.video_root.rglob("*.mp4"))
     stamps = [p.stat().st_mtime_ns for p in videos]
-    again = S.generate_video_world(world.root, seed=0, size="tiny")
+    again = S.generate_video_world(tiny_world.root, seed=0, size="tiny")
     assert not again.generated
     assert [p.stat().st_mtime_ns for p in videos] == stamps  # nothing was rewritten
-    assert again.param_hash == world.param_hash
+    assert again.param_hash == tiny_world.param_hash
     with pytest.raises(FileExistsError, match="overwrite"):
-        S.generate_video_world(world.root, seed=1, size="tiny")
-    manifest = json.loads((world.root / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["param_hash"] == world.param_hash
+        S.generate_video_world(tiny_world.root, seed=1, size="tiny")
+    manifest = json.loads((tiny_world.root / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["param_hash"] == tiny_world.param_hash
 
 
-def test_interrupted_generation_resumes(tmp_path: Path, world: S.WorldInfo) -> None:
+def test_interrupted_generation_resumes(tiny_world_copy: Path, tiny_world: S.WorldInfo) -> None:
     """Copy the world, drop a clip and mark it incomplete: only that clip is redone."""
-    import shutil
-
-    root = tmp_path / "w"
-    shutil.copytree(world.root, root)
-    video_root = root / world.video_root.relative_to(world.root)
-    rel = _read_list(world.views["val"][0])[3][0]
+    root = tiny_world_copy / "synthetic"
+    video_root = root / tiny_world.video_root.relative_to(tiny_world.root)
+    rel = _read_list(tiny_world.views["val"][0])[3][0]
     (video_root / rel).unlink()
     manifest = root / "manifest.json"
     data = json.loads(manifest.read_text())
     data["complete"] = False
     manifest.write_text(json.dumps(data))
-    kept = video_root / _read_list(world.views["val"][0])[0][0]
+    kept = video_root / _read_list(tiny_world.views["val"][0])[0][0]
     mtime = kept.stat().st_mtime_ns
     info = S.generate_video_world(root, seed=0, size="tiny")
     assert info.generated
-    assert (video_root / rel).read_bytes() == (world.video_root / rel).read_bytes()
+    assert (video_root / rel).read_bytes() == (tiny_world.video_root / rel).read_bytes()
     assert kept.stat().st_mtime_ns == mtime
     assert not list(root.rglob("*.part"))
 
 
-def test_labels_and_standard_lists(world: S.WorldInfo) -> None:
-    names = read_label_file(world.root / registry.LABELS_FILENAME)
-    assert names == world.classes == list(S.SIZES["tiny"].classes)
+def test_labels_and_standard_lists(tiny_world: S.WorldInfo) -> None:
+    names = read_label_file(tiny_world.root / registry.LABELS_FILENAME)
+    assert names == tiny_world.classes == list(S.SIZES["tiny"].classes)
     preset = S.SIZES["tiny"]
     for split, n in (("train", preset.n_train), ("val", preset.n_val), ("test", preset.n_test)):
-        items = _read_list(world.views[split][0])
+        items = _read_list(tiny_world.views[split][0])
         counts = np.bincount([lab for _, lab in items], minlength=len(names))
         assert (counts == n).all()
         for rel, lab in items:
             assert Path(rel).parent.name == S.class_dir_name(names[lab])
-            assert (world.video_root / rel).is_file()
-    sets = [{r for r, _ in _read_list(world.views[s][0])} for s in ("train", "val", "test")]
+            assert (tiny_world.video_root / rel).is_file()
+    sets = [{r for r, _ in _read_list(tiny_world.views[s][0])} for s in ("train", "val", "test")]
     assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
 
 
-def test_few_shot_lists(world: S.WorldInfo) -> None:
-    train = set(_read_list(world.views["train"][0]))
-    n = len(world.classes)
+def test_few_shot_lists(tiny_world: S.WorldInfo) -> None:
+    train = set(_read_list(tiny_world.views["train"][0]))
+    n = len(tiny_world.classes)
     for k in registry.FEW_SHOT_SHOTS:
         draws = []
-        keys = [v for v in world.views if v == f"few_shot_K{k}" or
+        keys = [v for v in tiny_world.views if v == f"few_shot_K{k}" or
                 v.startswith(f"few_shot_K{k}_s")]
         assert keys
         for key in keys:
-            lst, lab = world.views[key]
-            assert lab == world.root / registry.LABELS_FILENAME
+            lst, lab = tiny_world.views[key]
+            assert lab == tiny_world.root / registry.LABELS_FILENAME
             items = _read_list(lst)
             assert set(items) <= train and len(set(items)) == len(items)
             assert (np.bincount([l for _, l in items], minlength=n) == k).all()
@@ -296,37 +285,37 @@ def test_few_shot_lists(world: S.WorldInfo) -> None:
             assert len(set(draws)) > 1  # different seeds per draw
 
 
-def test_base_to_novel_lists(world: S.WorldInfo) -> None:
-    base = read_label_file(world.views["b2n_test_base"][1])
-    novel = read_label_file(world.views["b2n_test_novel"][1])
-    assert base == world.base_classes and novel == world.novel_classes
-    assert not set(base) & set(novel) and sorted(base + novel) == sorted(world.classes)
-    names = world.classes
-    train = {(r, names[l]) for r, l in _read_list(world.views["train"][0])}
-    test = {(r, names[l]) for r, l in _read_list(world.views["test"][0])}
+def test_base_to_novel_lists(tiny_world: S.WorldInfo) -> None:
+    base = read_label_file(tiny_world.views["b2n_test_base"][1])
+    novel = read_label_file(tiny_world.views["b2n_test_novel"][1])
+    assert base == tiny_world.base_classes and novel == tiny_world.novel_classes
+    assert not set(base) & set(novel) and sorted(base + novel) == sorted(tiny_world.classes)
+    names = tiny_world.classes
+    train = {(r, names[l]) for r, l in _read_list(tiny_world.views["train"][0])}
+    test = {(r, names[l]) for r, l in _read_list(tiny_world.views["test"][0])}
     for s in registry.SPLIT_IDS:
-        items = _read_list(world.views[f"b2n_train_s{s}"][0])
+        items = _read_list(tiny_world.views[f"b2n_train_s{s}"][0])
         assert {(r, base[l]) for r, l in items} <= train
         counts = np.bincount([l for _, l in items], minlength=len(base))
         assert (counts == S.SIZES["tiny"].b2n_shots).all()
     for side, labels in (("base", base), ("novel", novel)):
-        items = {(r, labels[l]) for r, l in _read_list(world.views[f"b2n_test_{side}"][0])}
+        items = {(r, labels[l]) for r, l in _read_list(tiny_world.views[f"b2n_test_{side}"][0])}
         assert items == {(r, n) for r, n in test if n in labels}
 
 
-def test_zero_shot_split_recombines_seen_words(world: S.WorldInfo) -> None:
-    seen = read_label_file(world.views["zero_shot_train"][1])
-    unseen = read_label_file(world.views["zero_shot_test"][1])
-    assert seen == world.zero_shot_seen and unseen == world.zero_shot_unseen
+def test_zero_shot_split_recombines_seen_words(tiny_world: S.WorldInfo) -> None:
+    seen = read_label_file(tiny_world.views["zero_shot_train"][1])
+    unseen = read_label_file(tiny_world.views["zero_shot_test"][1])
+    assert seen == tiny_world.zero_shot_seen and unseen == tiny_world.zero_shot_unseen
     assert unseen and not set(seen) & set(unseen)
     words = {w for n in seen for w in n.split()}
     for name in unseen:
         assert set(name.split()) <= words, name
-    names = world.classes
-    test = {(r, names[l]) for r, l in _read_list(world.views["test"][0])}
-    got = {(r, unseen[l]) for r, l in _read_list(world.views["zero_shot_test"][0])}
+    names = tiny_world.classes
+    test = {(r, names[l]) for r, l in _read_list(tiny_world.views["test"][0])}
+    got = {(r, unseen[l]) for r, l in _read_list(tiny_world.views["zero_shot_test"][0])}
     assert got == {(r, n) for r, n in test if n in unseen}
-    for r, l in _read_list(world.views["zero_shot_train"][0]):
+    for r, l in _read_list(tiny_world.views["zero_shot_train"][0]):
         assert Path(r).parent.name == S.class_dir_name(seen[l])
 
 
@@ -346,9 +335,9 @@ def test_default_zero_shot_is_a_latin_square_of_compositions() -> None:
     assert set(S.CLASS_FAMILIES) == {s.family for s in specs}
 
 
-def test_registry_finds_the_world(world: S.WorldInfo) -> None:
+def test_registry_finds_the_world(tiny_world: S.WorldInfo) -> None:
     """Every view is where ``get_split`` (with the default ``root`` lookup) says, and exists."""
-    root = world.root.parent
+    root = tiny_world.root.parent
     asks = {s: dict(protocol="standard", subset=s) for s in ("train", "val", "test")}
     asks.update({f"zero_shot_{s}": dict(protocol="zero_shot", subset=s)
                  for s in ("train", "val", "test")})
@@ -356,15 +345,15 @@ def test_registry_finds_the_world(world: S.WorldInfo) -> None:
     asks["b2n_test_novel"] = dict(protocol="base2novel", subset="test", classes="novel")
     asks["few_shot_K8"] = dict(protocol="few_shot", shots=8)
     for view, kwargs in asks.items():
-        key = view if view in world.views else f"{view}_s1"
+        key = view if view in tiny_world.views else f"{view}_s1"
         paths = registry.get_split("synthetic", root=root, **kwargs)  # raises if missing
-        assert (paths.list_file, paths.label_file) == world.views[key], view
-        assert paths.video_root == world.video_root
+        assert (paths.list_file, paths.label_file) == tiny_world.views[key], view
+        assert paths.video_root == tiny_world.video_root
 
 
-def test_cli_reports_an_up_to_date_world(world: S.WorldInfo,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    assert S.main(["--root", str(world.root), "--size", "tiny"]) == 0
+def test_cli_reports_an_up_to_date_world(tiny_world: S.WorldInfo,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert S.main(["--root", str(tiny_world.root), "--size", "tiny"]) == 0
     assert "already up to date" in capsys.readouterr().out
 
 

@@ -154,7 +154,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def clip_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One real tiny H.264 clip; every fake video is a copy of it."""
     path = tmp_path_factory.mktemp("clip") / "c.mp4"
-    spec = build_classes(["a red square moving left"])[0]
+    spec = build_classes(["a ring moving horizontally"])[0]
     encode_mp4(render_video(spec, 0, 32, 32, (6, 6)), path)
     return path.read_bytes()
 

@@ -55,22 +55,41 @@ def test_frame_order_normal_reversed_shuffled():
 
 
 def test_reversed_pairs_and_pair_metrics():
-    classes = ["a red square moving left", "a red square moving right", "a red circle growing",
-               "a red circle shrinking", "a red circle staying still"]
+    classes = ["a red circle growing", "a red circle shrinking", "a yellow triangle rotating clockwise",
+               "a yellow triangle rotating counterclockwise", "a red triangle staying still"]
     pairs = ex.reversed_pairs(classes)
-    assert pairs == {"a red square moving left": "a red square moving right",
-                     "a red square moving right": "a red square moving left",
-                     "a red circle growing": "a red circle shrinking",
-                     "a red circle shrinking": "a red circle growing"}
-    true = ["a red square moving left", "a red square moving right", "a red circle growing",
-            "a red circle staying still"]
-    pred = ["a red square moving left", "a red square moving left", "a red circle staying still",
-            "a red circle staying still"]
+    assert pairs == {"a red circle growing": "a red circle shrinking",
+                     "a red circle shrinking": "a red circle growing",
+                     "a yellow triangle rotating clockwise": "a yellow triangle rotating counterclockwise",
+                     "a yellow triangle rotating counterclockwise": "a yellow triangle rotating clockwise"}
+    true = ["a red circle growing", "a red circle shrinking", "a yellow triangle rotating clockwise",
+            "a red triangle staying still"]
+    pred = ["a red circle growing", "a red circle growing", "a red triangle staying still",
+            "a red triangle staying still"]
     m = ex.pair_metrics(true, pred, classes)
-    # the static video is not a pair video: 3 pair videos, 1 right, 1 called its partner
+    # the static video is not a pair video: 3 pair videos, 1 right, 1 called its partner, 2 of the right pair
     assert m["pairs_top1"] == pytest.approx(100 / 3)
     assert m["pairs_partner_rate"] == pytest.approx(100 / 3)
-    assert ex.pair_metrics(["a red circle staying still"], ["a red circle staying still"], classes) == {}
+    assert m["pairs_look_top1"] == pytest.approx(200 / 3)
+    assert ex.pair_metrics(["a red triangle staying still"], ["a red triangle staying still"], classes) == {}
+
+
+def test_family_metrics_count_families_and_looks():
+    classes = ["a red triangle staying still", "a blue square staying still", "a ring staying still",
+               "a ring changing colour", "a red circle growing", "a red circle shrinking"]
+    true = ["a red triangle staying still", "a blue square staying still", "a ring staying still",
+            "a ring changing colour", "a red circle growing", "a red circle shrinking"]
+    pred = ["a red triangle staying still", "a red triangle staying still", "a ring changing colour",
+            "a ring changing colour", "a red circle shrinking", "a ring staying still"]
+    m = ex.family_metrics(true, pred, classes)
+    assert m["appearance_top1"] == pytest.approx(50.0)
+    assert m["across_frames_top1"] == pytest.approx(50.0)
+    assert m["time_direction_top1"] == pytest.approx(0.0)
+    # right look: the triangle, both rings (one look), the growing clip called shrinking (one look)
+    assert m["look_top1"] == pytest.approx(400 / 6)
+    assert m["pairs_partner_rate"] == pytest.approx(50.0) and m["pairs_look_top1"] == pytest.approx(50.0)
+    per_class = ex.per_class_accuracy(true, pred)
+    assert per_class["a ring staying still"] == {"top1": 0.0, "look_top1": 100.0, "videos": 1}
 
 
 def test_plan_units_are_unique_and_the_ablation_reference_is_the_main_run():
@@ -84,13 +103,16 @@ def test_plan_units_are_unique_and_the_ablation_reference_is_the_main_run():
         # the ablation table's reference row reuses the main table's TC-CLIP runs: same steps, seeds among them
         assert set(settings.ablation_seeds) <= set(settings.seeds)
         assert all(u.steps == settings.steps_for(settings.ablation_protocol) for u in units if u.experiment == "ablation")
-        assert all(u.frame_order == (u.protocol == "fully_supervised" and u.model != "clip") for u in units
-                   if u.experiment == "main")
+        assert all(u.analysis == (u.protocol == "fully_supervised") for u in units)
+        fs_steps = settings.steps_for("fully_supervised")
+        assert fs_steps % settings.curve_every == 0
     full = ex.settings_for(False)
-    assert len(full.seeds) >= 3 and len(full.ablation_seeds) >= 2
+    assert len(full.seeds) >= 3 and len(full.ablation_seeds) >= 3
     variants = {v for v, _ in full.ablations}
-    assert {"no TC", "no VP", "merge=kmeans", "merge=random", "merge=tube", "merge=none",
-            "pos. emb.=joint"} <= variants
+    assert {"no TC", "pos. emb.=joint"} <= variants
+    gpu = ex.settings_for(False, device="cuda")
+    assert gpu.world == "large" and gpu.device == "cuda" and all(
+        gpu.steps_for(p) > full.steps_for(p) for p, _ in full.steps)
 
 
 def test_unit_hash_changes_with_what_decides_the_numbers():
@@ -140,19 +162,24 @@ def test_quick_run_writes_results_with_schema(quick_run):
     assert results["seeds"] == [0] and results["quick"] is True
     for key in ("platform", "cpu_count", "torch"):
         assert results["machine"][key]
-    assert results["wall_time_s"] > 0 and "git_commit" in results
+    assert results["wall_time_s"] > 0 and "git_commit" in results and len(results["load_average"]) == 3
     assert results["settings"]["world"] == "tiny"
     expected = {"zero_shot": {"top1", "top1_wise_ft"}, "few_shot": {"top1", "top5"},
                 "base2novel": {"base_top1", "novel_top1", "hm"},
-                "fully_supervised": {"top1", "top5", "pairs_top1", "pairs_partner_rate"}}
+                "fully_supervised": {"top1", "top5", "look_top1", "appearance_top1", "across_frames_top1",
+                                     "time_direction_top1", "pairs_top1", "pairs_look_top1", "pairs_partner_rate",
+                                     "train_top1", "train_appearance_top1"}}
     for rec in results["records"]:
         unit = rec["unit"]
         wanted = set(expected[unit["protocol"]])
         if unit["model"] == "clip":
             wanted.discard("top1_wise_ft")
-        if unit["frame_order"]:
-            wanted |= {f"{m}_{o}" for m in ("top1", "pairs_top1", "pairs_partner_rate") for o in ("shuffled", "reversed")}
-        assert wanted <= set(rec["metrics"]), (rec["name"], sorted(rec["metrics"]))
+        elif unit["analysis"]:
+            wanted |= {f"{m}_{o}" for m in ("top1", "across_frames_top1", "pairs_partner_rate")
+                       for o in ("shuffled", "reversed")}
+            assert [p["step"] for p in rec["curve"]] == list(range(1, unit["steps"] + 1))  # curve_every=1
+            assert rec["train_per_class"] and rec["loss_curve"]
+        assert wanted <= set(rec["metrics"]), (rec["name"], sorted(wanted - set(rec["metrics"])))
         for name, value in rec["metrics"].items():
             assert _metric_ok(value), (rec["name"], name, value)
         if unit["model"] != "clip":
@@ -161,11 +188,15 @@ def test_quick_run_writes_results_with_schema(quick_run):
     assert results["summary"]
     for row in results["summary"]:
         assert _metric_ok(row["mean"]) and row["std"] >= 0 and row["seeds"] >= 1
-    for name in ("main", "ablations", "frame_order"):
+    for name in ("main", "families", "curves", "ablations", "frame_order"):
         assert (out / f"{name}.png").stat().st_size > 1000
     assert not (out / "work").exists() or not any((out / "work").iterdir())  # checkpoints cleaned up
     frame = ex.results_frame(results)
     assert set(frame.experiment) == {"main", "ablation"}
+    # the book's helpers read the file
+    assert not ex.family_table(results).empty and not ex.fit_table(results).empty
+    assert not ex.main_table(results).empty and ex.findings(results).startswith("- ")
+    assert ex.paired_differences(results, "top1", "TC-CLIP", "CLIP")["seeds"] == 1
 
 
 @pytest.mark.slow

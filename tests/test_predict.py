@@ -13,7 +13,7 @@ from tcclip.cli.predict import main
 from tcclip.data.sampling import ViewSpec, parse_views
 from tcclip.predict import load_clip_views, predict_videos
 
-CLASSES = ["a red square moving left", "a blue square moving right", "a red circle growing", "two green circles moving apart"]
+CLASSES = ["a ring moving horizontally", "a blue square staying still", "a red circle growing", "two green circles moving apart"]
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,30 @@
-"""The experiments in miniature: every protocol, the main ablations and a frame-order test on CPU.
+"""The experiments in miniature: every protocol, learning curves, the families of the world, ablations.
 
-``python -m tcclip experiments [--quick] [--out results/miniature]`` runs, under the tiny
-profile (TC-Tiny on the synthetic world), a plan of *units*: one unit is one training run of
-``tcclip.train.run`` (or one evaluation of plain CLIP) for one protocol, model, variant and
-seed. Each finished unit is written to ``<out>/runs/<name>.json`` together with a hash of
+``python -m tcclip experiments [--quick] [--device cuda] [--out results/miniature]`` runs, under
+the tiny profile (TC-Tiny on the synthetic world), a plan of *units*: one unit is one training
+run of ``tcclip.train.run`` (or one evaluation of plain CLIP) for one protocol, model, variant
+and seed. Each finished unit is written to ``<out>/runs/<name>.json`` together with a hash of
 everything that determines it (its settings, the world, the CLIP weights), so a killed run
 continues where it stopped and a changed setting reruns only what it touches. After every unit
 ``<out>/results.json`` is rewritten (atomically) with all records, the per-seed metrics and
 their mean +- std; at the end the figures ``<out>/*.png`` are drawn.
 
+The plan is designed as experiments, not as a smoke test (the world's families are described
+in ``tcclip.world.synthetic.CLASS_FAMILIES`` and ``book/synthetic_world.md``):
+
+* fully supervised CLIP / ViFi-CLIP / TC-CLIP over seeds, with learning curves (validation and
+  training top-1 against optimizer steps) and top-1 per family: *appearance* (one frame
+  decides), *across_frames* (several frames decide, not their order: where TC's cross-frame
+  context can show against frame averaging) and *time_direction* (exact time-reversed pairs);
+  plus the accuracy on the training clips (can the engine fit?) and a frame-order test
+  (shuffled and reversed frames at test time);
+* the TC-CLIP ablations on the same protocol and seeds, among them the joint space-time
+  positional embedding, the only variant that can tell the time-reversed pairs apart;
+* zero-shot (with WiSE-FT), few-shot and base-to-novel under the protocols of the paper.
+
 Training, evaluation and the protocols are ``tcclip.train``'s; this module only plans the
-runs, adds the frame-order test (the trained model evaluated on shuffled and time-reversed
-clips) and aggregates. The book's chapter 10 reads the results with :func:`load_results` and
-draws them with the same plotting functions.
+runs, adds the per-family, training-set and frame-order evaluations and aggregates. The book's
+chapter 10 reads the results with :func:`load_results` and the table and figure helpers below.
 """
 from __future__ import annotations
 
@@ -25,7 +37,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -36,12 +48,14 @@ log = logging.getLogger("tcclip.book.experiments")
 
 __all__ = ["Settings", "Unit", "settings_for", "plan", "unit_hash", "FrameOrder", "run_unit", "run_experiments",
            "load_results", "results_frame", "summary_frame", "plot_main", "plot_ablations", "plot_frame_order",
-           "main"]
+           "plot_families", "plot_curves", "curves_frame", "family_metrics", "paired_differences", "main_table",
+           "family_table", "fit_table", "metric_table", "findings", "main"]
 
 RESULTS_NAME = "results.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MODELS = ("clip", "vifi_clip", "tc_clip")
 FRAME_ORDERS = ("normal", "shuffled", "reversed")
+FAMILIES = ("appearance", "across_frames", "time_direction")
 
 
 # ----------------------------------------------------------------------------------------
@@ -52,36 +66,35 @@ FRAME_ORDERS = ("normal", "shuffled", "reversed")
 class Settings:
     """Everything that sizes the experiments (recorded in the results; part of every unit hash).
 
-    Step counts are optimizer steps of ``batch`` clips. They were planned from the measured
-    ~0.3 s per TC-Tiny step (B=8, T=8, 64 px) on a quiet 2-core machine so that the whole plan,
-    first-use pretraining and world generation included, stays under 30 minutes.
+    Step counts are optimizer steps of ``batch`` clips. The CPU plan was sized from measured
+    step times (``book/training.md``) so that the whole plan, world generation and the tiny
+    CLIP's pretraining included, stays under 60 minutes on 2 cores; ``--device cuda`` runs
+    ``settings_for(device="cuda")``, the same experiments on a larger world, longer.
     """
 
-    world: str = "default"  # synthetic world size: "default" (40 classes) or "tiny" (8)
+    world: str = "default"  # synthetic world size: "default" (26 classes), "large" (same classes, 4x clips), "tiny"
+    device: str = "cpu"
     seeds: tuple[int, ...] = (0, 1, 2)  # main table
-    ablation_seeds: tuple[int, ...] = (0, 1)
-    shots: tuple[int, ...] = (2, 4, 8)
-    steps: tuple[tuple[str, int], ...] = (("fully_supervised", 50), ("few_shot", 25), ("zero_shot", 30),
-                                         ("base2novel", 30))
+    ablation_seeds: tuple[int, ...] = (0, 1, 2)
+    shots: tuple[int, ...] = (2, 8)
+    steps: tuple[tuple[str, int], ...] = (("fully_supervised", 600), ("few_shot", 150), ("zero_shot", 400),
+                                         ("base2novel", 150))
     # protocols on which all three models run; the others run TC-CLIP only (--quick)
     compared: tuple[str, ...] = ("fully_supervised", "few_shot", "zero_shot", "base2novel")
     batch: int = 8
+    lr: float = 3e-4  # base learning rate of every run (prompt parts x10, as in the recipe)
     test_clips: int = 1  # one view per test video: the budget goes to training, not to views
+    curve_every: int = 100  # fully supervised: validation + training probe every N steps (learning curves)
+    train_probe: int = 130  # training videos evaluated at each curve point (the training curve)
     ablation_protocol: str = "fully_supervised"
     ablations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
         ("no TC", (("temporal_context", False),)),
         ("no VP", (("video_prompting", False),)),
-        ("merge=kmeans", (("merge", "kmeans"),)),
-        ("merge=random", (("merge", "random"),)),
-        ("merge=tube", (("merge", "tube"),)),
-        ("merge=none", (("merge", "none"),)),
-        ("k=4", (("num_context", 4),)),
-        ("k=32", (("num_context", 32),)),
-        ("seed ratio=0.1", (("seed_ratio", 0.1),)),
-        ("seed ratio=0.6", (("seed_ratio", 0.6),)),
         ("pos. emb.=joint", (("positional_embedding", "joint"),)),
+        ("merge=random", (("merge", "random"),)),
+        ("k=4", (("num_context", 4),)),
     )
-    # the recipe's mixup / cutmix average two videos' labels; with a few dozen steps they only
+    # the recipe's mixup / cutmix average two videos' labels; with a few hundred steps they only
     # slow learning down, so the miniature trains on hard labels (label smoothing stays)
     extra_overrides: tuple[str, ...] = ("train.mixup=0", "train.cutmix=0")
 
@@ -93,18 +106,29 @@ class Settings:
 DEFAULT_VARIANT = "TC-CLIP (bipartite, k=16, ratio 0.3, spatial)"
 
 
-def settings_for(quick: bool) -> Settings:
-    """The full plan's settings, or the reduced ``--quick`` ones (tiny world, 1 seed, 2 steps)."""
-    if not quick:
-        return Settings()
-    return Settings(world="tiny", seeds=(0,), ablation_seeds=(0,), shots=(2,), compared=("fully_supervised",),
-                    steps=(("fully_supervised", 2), ("few_shot", 2), ("zero_shot", 2), ("base2novel", 2)),
-                    ablations=(("no TC", (("temporal_context", False),)),))
+def settings_for(quick: bool = False, device: str = "cpu") -> Settings:
+    """The plan's settings: the CPU plan, the reduced ``--quick`` one (tiny world, 1 seed, 2
+    steps) or, for a CUDA device, the same experiments on the large world, five times longer."""
+    if quick:
+        return Settings(world="tiny", device=device, seeds=(0,), ablation_seeds=(0,), shots=(2,),
+                        compared=("fully_supervised",), curve_every=1, train_probe=8,
+                        steps=(("fully_supervised", 2), ("few_shot", 2), ("zero_shot", 2), ("base2novel", 2)),
+                        ablations=(("no TC", (("temporal_context", False),)),))
+    if device.startswith("cuda"):
+        base = Settings()
+        return replace(base, world="large", device=device, seeds=(0, 1, 2, 3, 4), ablation_seeds=(0, 1, 2, 3, 4),
+                       shots=(2, 4, 8, 16), batch=32, curve_every=250, train_probe=520,
+                       steps=tuple((p, 5 * n) for p, n in base.steps))
+    return Settings(device=device)
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One run: ``experiment`` is "main" or "ablation"; ``variant`` names the ablation."""
+    """One run: ``experiment`` is "main" or "ablation"; ``variant`` names the ablation.
+
+    ``analysis`` (fully supervised trained runs): per-family test metrics, the frame-order
+    test, the accuracy on the whole training list and learning curves.
+    """
 
     experiment: str
     protocol: str
@@ -114,8 +138,7 @@ class Unit:
     variant: str = "default"
     shots: Optional[int] = None
     options: tuple[tuple[str, Any], ...] = ()
-    frame_order: bool = False  # also evaluate on shuffled / reversed frames
-    pair_metrics: bool = False  # top-1 on the time-reversed class pairs (needs predictions)
+    analysis: bool = False
 
     @property
     def name(self) -> str:
@@ -126,9 +149,9 @@ class Unit:
 
 
 def plan(settings: Settings) -> list[Unit]:
-    """The units in the order they run: the main table first (fully supervised with the
-    frame-order test, then few-shot, zero-shot, base-to-novel), the ablations last, so that a
-    run cut short still holds the most important numbers."""
+    """The units in the order they run: the fully supervised main table first (with its
+    analyses), then few-shot, zero-shot, base-to-novel, the ablations last, so that a run cut
+    short still holds the most important numbers."""
     units: list[Unit] = []
     for protocol in ("fully_supervised", "few_shot", "zero_shot", "base2novel"):
         steps = settings.steps_for(protocol)
@@ -138,16 +161,15 @@ def plan(settings: Settings) -> list[Unit]:
         for shots in shots_list:
             # plain CLIP is not trained and its test views are fixed: one evaluation suffices
             if compared:
-                units.append(Unit("main", protocol, "clip", settings.seeds[0], 0, shots=shots, pair_metrics=full))
+                units.append(Unit("main", protocol, "clip", settings.seeds[0], 0, shots=shots, analysis=full))
             for seed in settings.seeds:
                 for model in ("vifi_clip", "tc_clip") if compared else ("tc_clip",):
-                    units.append(Unit("main", protocol, model, seed, steps, shots=shots, frame_order=full,
-                                      pair_metrics=full))
+                    units.append(Unit("main", protocol, model, seed, steps, shots=shots, analysis=full))
     steps = settings.steps_for(settings.ablation_protocol)
     for variant, options in settings.ablations:
         for seed in settings.ablation_seeds:
             units.append(Unit("ablation", settings.ablation_protocol, "tc_clip", seed, steps, variant=variant,
-                              options=options, pair_metrics=settings.ablation_protocol == "fully_supervised"))
+                              options=options, analysis=settings.ablation_protocol == "fully_supervised"))
     return units
 
 
@@ -161,14 +183,15 @@ def _file_digest(path: str | os.PathLike) -> str:
 
 def unit_hash(unit: Unit, settings: Settings, world_hash: str, weights_digest: str) -> str:
     """What decides a unit's numbers: a record with another hash is stale and is rerun."""
-    payload = {"unit": asdict(unit), "batch": settings.batch, "test_clips": settings.test_clips,
+    payload = {"unit": asdict(unit), "batch": settings.batch, "lr": settings.lr, "test_clips": settings.test_clips,
+               "curve_every": settings.curve_every, "train_probe": settings.train_probe, "device": settings.device,
                "extra": list(settings.extra_overrides), "world": world_hash, "weights": weights_digest,
                "schema": SCHEMA_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------------------
-# frame order
+# frame order and the world's families
 # ----------------------------------------------------------------------------------------
 
 class FrameOrder(nn.Module):
@@ -209,15 +232,51 @@ def reversed_pairs(classnames: Sequence[str]) -> dict[str, str]:
 
 def pair_metrics(true_names: Sequence[str], pred_names: Sequence[str], classes: Sequence[str]) -> dict[str, float]:
     """Top-1 (%) on the test videos of the time-reversed pairs among ``classes`` (the world's
-    class names), and how often (%) such a video is called its partner (the same clip played
-    backwards)."""
+    class names), how often (%) the right pair is named (either member: what one frame can
+    tell), and how often such a video is called its partner (the same clip played backwards)."""
     partner = reversed_pairs(classes)
     rows = [(t, p) for t, p in zip(true_names, pred_names) if t in partner]
     if not rows:
         return {}
     correct = sum(t == p for t, p in rows)
     swapped = sum(p == partner[t] for t, p in rows)
-    return {"pairs_top1": 100.0 * correct / len(rows), "pairs_partner_rate": 100.0 * swapped / len(rows)}
+    return {"pairs_top1": 100.0 * correct / len(rows), "pairs_look_top1": 100.0 * (correct + swapped) / len(rows),
+            "pairs_partner_rate": 100.0 * swapped / len(rows)}
+
+
+def family_metrics(true_names: Sequence[str], pred_names: Sequence[str], classes: Sequence[str]) -> dict[str, float]:
+    """Top-1 (%) per family of the world (``<family>_top1``), ``look_top1`` (the predicted
+    class looks like the true one in a single frame: what frame averaging can reach) and the
+    pair metrics. Classes outside the synthetic world's table are ignored."""
+    from tcclip.world.synthetic import build_classes
+
+    known = {s.name: s for s in build_classes()}
+    specs = {n: known[n] for n in classes if n in known}
+    out: dict[str, float] = {}
+    rows = [(t, p) for t, p in zip(true_names, pred_names) if t in specs]
+    if not rows:
+        return out
+    out["look_top1"] = 100.0 * sum(p in specs and specs[p].look == specs[t].look for t, p in rows) / len(rows)
+    for family in FAMILIES:
+        part = [(t, p) for t, p in rows if specs[t].family == family]
+        if part:
+            out[f"{family}_top1"] = 100.0 * sum(t == p for t, p in part) / len(part)
+    out.update(pair_metrics(true_names, pred_names, classes))
+    return out
+
+
+def per_class_accuracy(true_names: Sequence[str], pred_names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """{class: {"top1": %, "look_top1": %, "videos": n}} (look: right single-frame look)."""
+    from tcclip.world.synthetic import build_classes
+
+    looks = {s.name: s.look for s in build_classes()}
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(true_names):
+        preds = [p for t, p in zip(true_names, pred_names) if t == name]
+        out[name] = {"top1": 100.0 * sum(p == name for p in preds) / len(preds),
+                     "look_top1": 100.0 * sum(looks.get(p) == looks.get(name) for p in preds) / len(preds),
+                     "videos": len(preds)}
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -247,56 +306,79 @@ def _list_length(cfg, spec: dict) -> int:
 
 
 def unit_config(unit: Unit, ctx: Context, output: Path):
-    """The run config of a unit: the tiny profile plus the miniature schedule."""
+    """The run config of a unit: the tiny profile plus the miniature schedule.
+
+    Fully supervised units with ``analysis`` validate every ``curve_every`` steps (an "epoch"
+    of the engine is that many steps here) on the validation list and on ``train_probe``
+    training videos, which gives the learning curves; the best validation checkpoint is
+    tested, as in the recipe. The other units train their steps and test the last weights.
+    """
     from tcclip.train import compose_config, train_views
 
     s = ctx.settings
     overrides = [f"protocol={unit.protocol}", f"model={unit.model}", f"seed={unit.seed}", f"output={output}",
-                 "resume=auto", f"protocol.total_batch={s.batch}", f"train.batch_per_gpu={s.batch}",
-                 "protocol.warmup_epochs=0", "eval.every_epochs=0", f"protocol.test_clips={s.test_clips}",
-                 "protocol.test_crops=1", "eval.batch_size=32", "log.csv=false", "log.progress=false",
-                 f"eval.save_predictions={str(unit.pair_metrics).lower()}", *s.extra_overrides]
+                 "resume=auto", f"device={s.device}", f"protocol.total_batch={s.batch}", f"train.batch_per_gpu={s.batch}",
+                 f"protocol.lr={s.lr}", f"protocol.min_lr={s.lr / 100}", "protocol.warmup_epochs=0",
+                 f"protocol.test_clips={s.test_clips}", "protocol.test_crops=1", "eval.batch_size=32", "log.csv=false",
+                 "log.progress=false", f"eval.save_predictions={str(unit.analysis).lower()}", *s.extra_overrides]
+    curves = unit.analysis and unit.model != "clip"
+    overrides += ["eval.every_epochs=1", f"eval.train_probe={s.train_probe}"] if curves else ["eval.every_epochs=0"]
     overrides += [f"data.root={ctx.data_root}", f"model.pretrained={ctx.weights}"]  # what _prepare made
     if unit.shots:
         overrides.append(f"data.shots={unit.shots}")
     overrides += [f"model.options.{k}={json.dumps(v)}" for k, v in unit.options]
     cfg = compose_config(overrides, profile="tiny")
     if unit.model != "clip":
-        # unit.steps optimizer steps: whole passes over short lists (few-shot), a capped one otherwise
-        n = _list_length(cfg, train_views(cfg)[0])
-        per_epoch = max(1, min(unit.steps, n // s.batch))
+        if curves:
+            if unit.steps % s.curve_every:
+                raise ValueError(f"{unit.name}: {unit.steps} steps is not a multiple of curve_every={s.curve_every}")
+            per_epoch = s.curve_every
+        else:
+            # unit.steps optimizer steps: whole passes over short lists (few-shot), a capped one otherwise
+            n = _list_length(cfg, train_views(cfg)[0])
+            per_epoch = max(1, min(unit.steps, n // s.batch))
         cfg.protocol.steps_per_epoch = per_epoch
         cfg.protocol.epochs = math.ceil(unit.steps / per_epoch)
     return cfg
 
 
-def _frame_order_tests(cfg, checkpoint: str, seed: int, classes: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Shuffled and reversed frames: {order: {top1, top5, pairs_top1, pairs_partner_rate}}."""
-    from tcclip.train import evaluate, load_eval_model, test_sets
-    from tcclip.train.data import build_video_dataset
+def _names(dataset, model: nn.Module, cfg, order: str = "normal", seed: int = 0) -> tuple[list[str], list[str]]:
+    """(true, predicted) class names of every video of ``dataset`` (test mode), frames in ``order``."""
+    from tcclip.train import evaluate
 
-    (spec,) = test_sets(cfg)
-    dataset = build_video_dataset(cfg, mode="test", num_clips=int(cfg.protocol.test_clips), num_crops=1,
-                                  **{k: v for k, v in spec.items() if k not in ("key", "group")})
-    model = load_eval_model(checkpoint, cfg, dataset.classnames)
-    out: dict[str, dict[str, float]] = {}
-    # frames in order are the run's own test (its metrics and predictions.csv): not repeated here
-    for order in FRAME_ORDERS[1:]:
-        res = evaluate(FrameOrder(model, order, seed=seed), dataset, batch_size=int(cfg.eval.batch_size),
-                       return_predictions=True)
-        preds = res["predictions"]
-        names = dataset.classnames
-        out[order] = {"top1": res["top1"], "top5": res["top5"],
-                      **pair_metrics([names[r["label"]] for r in preds], [names[r["pred"]] for r in preds], classes)}
-    return out
+    res = evaluate(FrameOrder(model, order, seed=seed), dataset, batch_size=int(cfg.eval.batch_size),
+                   device=torch.device(str(cfg.device)) if str(cfg.device) != "auto" else None, return_predictions=True)
+    names = dataset.classnames
+    return [names[r["label"]] for r in res["predictions"]], [names[r["pred"]] for r in res["predictions"]]
 
 
-def _predictions_pairs(output: Path, classes: Sequence[str]) -> dict[str, float]:
+def _analyse(unit: Unit, cfg, checkpoint: Optional[str], work: Path, classes: Sequence[str]) -> tuple[dict, dict]:
+    """Per-family metrics on the test set (frames in order, shuffled, reversed) and on the whole
+    training list; returns (flat metrics, per-class training accuracy)."""
     import csv
 
-    with (output / "predictions.csv").open() as fh:
+    from tcclip.train import load_eval_model, test_sets, train_views
+    from tcclip.train.data import build_video_dataset
+
+    with (work / "predictions.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    return pair_metrics([r["label_name"] for r in rows], [r["pred_name"] for r in rows], classes)
+    metrics = family_metrics([r["label_name"] for r in rows], [r["pred_name"] for r in rows], classes)
+    (spec,) = test_sets(cfg)
+    test_set = build_video_dataset(cfg, mode="test", num_clips=int(cfg.protocol.test_clips), num_crops=1,
+                                   **{k: v for k, v in spec.items() if k not in ("key", "group")})
+    model = load_eval_model(checkpoint, cfg, test_set.classnames).to(str(cfg.device))
+    # frames in order are the run's own test (its metrics and predictions.csv): not repeated here;
+    # plain CLIP averages frame features, so it is order-blind by construction: not tested
+    for order in FRAME_ORDERS[1:] if unit.model != "clip" else ():
+        true, pred = _names(test_set, model, cfg, order, unit.seed)
+        acc = 100.0 * sum(t == p for t, p in zip(true, pred)) / len(true)
+        metrics.update({f"{k}_{order}": v for k, v in {"top1": acc, **family_metrics(true, pred, classes)}.items()})
+    train_args = {k: v for k, v in train_views(cfg)[0].items()}
+    train_set = build_video_dataset(cfg, mode="test", num_clips=1, num_crops=1, **train_args)
+    true, pred = _names(train_set, model, cfg)
+    acc = 100.0 * sum(t == p for t, p in zip(true, pred)) / len(true)
+    metrics.update({f"train_{k}": v for k, v in {"top1": acc, **family_metrics(true, pred, classes)}.items()})
+    return metrics, per_class_accuracy(true, pred)
 
 
 def metrics_of(protocol: str, results: dict) -> dict[str, float]:
@@ -313,8 +395,25 @@ def metrics_of(protocol: str, results: dict) -> dict[str, float]:
     return {"top1": summary["top1"], "top5": summary["top5"]}
 
 
+def _curve(results: dict) -> list[dict]:
+    """[{step, val_top1, train_top1}] from the run's validations (empty without curves)."""
+    rows = (results.get("train") or {}).get("validations") or []
+    return [{"step": int(v["step"]), "val_top1": float(v["top1"]), "train_top1": float(v["train_top1"])}
+            for v in rows if "train_top1" in v and "step" in v]
+
+
+def _loss_curve(results: dict, every: int = 10) -> list[dict]:
+    """[{step, loss}]: the training loss averaged over each block of ``every`` steps."""
+    history = (results.get("train") or {}).get("history") or []
+    out = []
+    for lo in range(0, len(history), every):
+        block = history[lo:lo + every]
+        out.append({"step": int(block[-1]["step"]), "loss": sum(float(h["loss"]) for h in block) / len(block)})
+    return out
+
+
 def run_unit(unit: Unit, ctx: Context) -> dict:
-    """Run one unit (training, tests, frame-order tests); returns its record."""
+    """Run one unit (training, tests, analyses); returns its record."""
     from tcclip.train import run
 
     work = ctx.out / "work" / unit.name
@@ -322,17 +421,17 @@ def run_unit(unit: Unit, ctx: Context) -> dict:
     started = time.time()
     results = run(cfg, command=["python", "-m", "tcclip", "experiments", f"(unit {unit.name})"])
     metrics = metrics_of(unit.protocol, results)
-    if unit.pair_metrics:
-        metrics.update(_predictions_pairs(work, ctx.classnames))
-    if unit.frame_order:
-        orders = _frame_order_tests(cfg, results["tested_checkpoint"], unit.seed, ctx.classnames)
-        for order, values in orders.items():
-            metrics.update({f"{k}_{order}": v for k, v in values.items() if k != "top5"})
+    train_per_class: dict = {}
+    if unit.analysis:
+        extra, train_per_class = _analyse(unit, cfg, results.get("tested_checkpoint"), work, ctx.classnames)
+        metrics.update(extra)
     record = {"unit": asdict(unit), "name": unit.name, "metrics": metrics, "tests": results.get("tests"),
               "tests_wise_ft": results.get("tests_wise_ft"), "wall_time_s": time.time() - started,
-              "schedule": (results.get("train") or {}).get("schedule"),
-              "final_loss": _final_loss(results), "git_commit": results.get("git_commit"),
-              "machine": results.get("machine"), "settings": asdict(ctx.settings)}
+              "schedule": (results.get("train") or {}).get("schedule"), "curve": _curve(results),
+              "loss_curve": _loss_curve(results),
+              "train_per_class": train_per_class, "final_loss": _final_loss(results),
+              "git_commit": results.get("git_commit"), "machine": results.get("machine"),
+              "settings": asdict(ctx.settings)}
     shutil.rmtree(work, ignore_errors=True)  # checkpoints are not part of the results
     return record
 
@@ -347,10 +446,9 @@ def _final_loss(results: dict) -> Optional[float]:
 # ----------------------------------------------------------------------------------------
 
 def _atomic_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=str))
-    os.replace(tmp, path)
+    from tcclip.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=1, default=str))
 
 
 def _prepare(out: Path, settings: Settings) -> Context:
@@ -376,19 +474,22 @@ def _prepare(out: Path, settings: Settings) -> Context:
 def _meta(argv: Sequence[str], settings: Settings, ctx: Context, started: float, quick: bool) -> dict:
     from tcclip.train.protocols import git_commit, machine_info
 
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {"command": " ".join(["python", "-m", "tcclip", "experiments", *argv]), "git_commit": git_commit(),
             "quick": quick, "seeds": list(settings.seeds), "ablation_seeds": list(settings.ablation_seeds),
             "machine": machine_info(), "settings": asdict(settings), "world_hash": ctx.world_hash,
-            "weights_digest": ctx.weights_digest, "num_classes": len(ctx.classnames), "wall_time_s": time.time() - started,
+            "weights_digest": ctx.weights_digest, "num_classes": len(ctx.classnames), "classes": list(ctx.classnames),
+            "wall_time_s": time.time() - started, "load_average": list(load) if load else None,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def run_experiments(out: Path, quick: bool = False, argv: Sequence[str] = (), figures: bool = True) -> dict:
+def run_experiments(out: Path, quick: bool = False, argv: Sequence[str] = (), figures: bool = True,
+                    device: str = "cpu") -> dict:
     """Run (or resume) the plan under ``out``; returns the aggregated results."""
     from tqdm.auto import tqdm
 
     started = time.time()
-    settings = settings_for(quick)
+    settings = settings_for(quick, device)
     out.mkdir(parents=True, exist_ok=True)
     (out / ".gitignore").write_text("# training checkpoints of unfinished units\nwork/\n")
     ctx = _prepare(out, settings)
@@ -440,7 +541,7 @@ def _write_results(out: Path, argv, settings, ctx, started, quick, units, record
 
 
 # ----------------------------------------------------------------------------------------
-# reading and drawing results (also used by the book)
+# reading results (also used by the book)
 # ----------------------------------------------------------------------------------------
 
 def load_results(path: str | os.PathLike) -> dict:
@@ -450,8 +551,19 @@ def load_results(path: str | os.PathLike) -> dict:
         path = path / RESULTS_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `make experiments` (python -m tcclip experiments) "
-                                "to produce it (about 30 minutes on 2 CPU cores; --quick for a 2-minute check)")
+                                "to produce it (under an hour on 2 CPU cores; --quick for a few-minute check)")
     return json.loads(path.read_text())
+
+
+_MODEL_LABEL = {"clip": "CLIP", "vifi_clip": "ViFi-CLIP", "tc_clip": "TC-CLIP"}
+_MODEL_ORDER = ["clip", "vifi_clip", "tc_clip"]
+
+
+def arm_label(unit: dict) -> str:
+    """What a run is, for tables: "CLIP", "ViFi-CLIP", "TC-CLIP", or "TC-CLIP, <ablation>"."""
+    if unit["experiment"] == "ablation":
+        return f"TC-CLIP, {unit['variant']}"
+    return _MODEL_LABEL[unit["model"]]
 
 
 def _variant_label(unit: dict) -> str:
@@ -461,9 +573,10 @@ def _variant_label(unit: dict) -> str:
 
 
 def results_frame(results: dict):
-    """Long-form pandas DataFrame: one row per (unit, metric) with protocol, model, shots,
-    variant, seed, metric and value. The default TC-CLIP runs of the ablation protocol appear
-    a second time as experiment "ablation" (they are the ablation table's reference row)."""
+    """Long-form pandas DataFrame: one row per (unit, metric) with experiment, variant, arm,
+    protocol, model, shots, seed, metric and value. The default TC-CLIP runs of the ablation
+    protocol appear a second time as experiment "ablation" (they are the ablation table's
+    reference row)."""
     import pandas as pd
 
     ablation_protocol = results["settings"]["ablation_protocol"]
@@ -474,11 +587,12 @@ def results_frame(results: dict):
         for metric, value in rec["metrics"].items():
             base = {"protocol": u["protocol"], "model": u["model"], "shots": u["shots"] or 0, "seed": u["seed"],
                     "metric": metric, "value": float(value)}
-            rows.append({"experiment": u["experiment"], "variant": _variant_label(u), **base})
+            rows.append({"experiment": u["experiment"], "variant": _variant_label(u), "arm": arm_label(u), **base})
             if (u["experiment"] == "main" and u["model"] == "tc_clip" and u["protocol"] == ablation_protocol
                     and u["seed"] in ablation_seeds):
-                rows.append({"experiment": "ablation", "variant": DEFAULT_VARIANT, **base})
-    return pd.DataFrame(rows, columns=["experiment", "variant", "protocol", "model", "shots", "seed", "metric", "value"])
+                rows.append({"experiment": "ablation", "variant": DEFAULT_VARIANT, "arm": "TC-CLIP", **base})
+    return pd.DataFrame(rows, columns=["experiment", "variant", "arm", "protocol", "model", "shots", "seed", "metric",
+                                       "value"])
 
 
 def summary_frame(results: dict):
@@ -486,7 +600,7 @@ def summary_frame(results: dict):
     from tcclip.train import mean_std
 
     df = results_frame(results)
-    keys = ["experiment", "variant", "protocol", "model", "shots", "metric"]
+    keys = ["experiment", "variant", "arm", "protocol", "model", "shots", "metric"]
     rows = []
     for key, group in df.groupby(keys, sort=False):
         mean, std = mean_std(group["value"].tolist())
@@ -502,9 +616,198 @@ def summary_rows(results: dict) -> list[dict]:
     return summary_frame(results).to_dict(orient="records")
 
 
-_MODEL_ORDER = ["clip", "vifi_clip", "tc_clip"]
-_MODEL_LABEL = {"clip": "CLIP", "vifi_clip": "ViFi-CLIP", "tc_clip": "TC-CLIP"}
+def _cell(mean: float, std: float, n: int) -> str:
+    return f"{mean:.1f} ± {std:.1f}" if n > 1 else f"{mean:.1f}"
 
+
+def _fs_arms(results: dict) -> list[str]:
+    """The fully supervised arms in table order: the three models, then the ablations."""
+    variants = [v for v, _ in results["settings"]["ablations"]]
+    return ["CLIP", "ViFi-CLIP", "TC-CLIP", *[f"TC-CLIP, {v}" for v in variants]]
+
+
+def _fs_frame(results: dict):
+    df = results_frame(results)
+    return df[(df.protocol == "fully_supervised") & ~((df.experiment == "ablation") & (df.arm == "TC-CLIP"))]
+
+
+def metric_table(results: dict, metrics: Sequence[str], arms: Optional[Sequence[str]] = None,
+                 labels: Optional[dict[str, str]] = None):
+    """Fully supervised: one row per arm, one column per metric, "mean ± std" over seeds."""
+    import pandas as pd
+
+    df = _fs_frame(results)
+    arms = [a for a in (arms or _fs_arms(results)) if a in set(df.arm)]
+    rows = []
+    for arm in arms:
+        part = df[df.arm == arm]
+        row = {"model": arm, "seeds": int(part.seed.nunique())}
+        for m in metrics:
+            v = part[part.metric == m].value
+            row[(labels or {}).get(m, m)] = _cell(float(v.mean()), float(v.std(ddof=0)), len(v)) if len(v) else "–"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+FAMILY_LABELS = {"top1": "all", "appearance_top1": "appearance", "across_frames_top1": "across frames",
+                 "time_direction_top1": "time direction", "look_top1": "right look",
+                 "pairs_look_top1": "right pair", "pairs_partner_rate": "called its partner"}
+
+
+def family_table(results: dict, arms: Optional[Sequence[str]] = None):
+    """Fully supervised test top-1 (%) overall and per family of the world, per arm."""
+    return metric_table(results, list(FAMILY_LABELS), arms, FAMILY_LABELS)
+
+
+def fit_table(results: dict, arms: Optional[Sequence[str]] = None):
+    """Accuracy (%) on the whole training list at the end of training: overall, per family,
+    the right single-frame look, and the worst class among those each model can separate
+    (all classes for TC-CLIP variants; for frame averaging, classes up to their look)."""
+    import pandas as pd
+
+    table = metric_table(results, [f"train_{m}" for m in FAMILY_LABELS], arms,
+                         {f"train_{k}": v for k, v in FAMILY_LABELS.items()})
+    worst: dict[str, list[float]] = {}
+    for rec in results["records"]:
+        u = rec["unit"]
+        if u["protocol"] != "fully_supervised" or not rec.get("train_per_class"):
+            continue
+        per_look = u["model"] in ("clip", "vifi_clip") or dict(u.get("options") or ()).get("temporal_context") is False
+        key = "look_top1" if per_look else "top1"
+        worst.setdefault(arm_label(u), []).append(min(c[key] for c in rec["train_per_class"].values()))
+    if not table.empty:
+        table["worst separable class"] = [
+            _cell(float(pd.Series(worst[a]).mean()), float(pd.Series(worst[a]).std(ddof=0)), len(worst[a]))
+            if a in worst else "–" for a in table.index]
+    return table
+
+
+def paired_differences(results: dict, metric: str, arm_a: str, arm_b: str, protocol: str = "fully_supervised",
+                       shots: int = 0) -> Optional[dict]:
+    """Per-seed differences ``arm_a - arm_b`` of ``metric`` over the seeds both have (the same
+    seed gives both the same batches and clip offsets): {per_seed, mean, std, seeds}."""
+    df = results_frame(results)
+    df = df[(df.protocol == protocol) & (df.metric == metric) & (df.shots == shots)
+            & ~((df.experiment == "ablation") & (df.arm == "TC-CLIP"))]
+    wide = df.pivot_table(index="seed", columns="arm", values="value", aggfunc="first")
+    if arm_a not in wide or arm_b not in wide:
+        return None
+    d = (wide[arm_a] - wide[arm_b]).dropna()
+    if not len(d):
+        return None
+    return {"per_seed": {int(k): float(v) for k, v in d.items()}, "mean": float(d.mean()), "std": float(d.std(ddof=0)),
+            "seeds": len(d)}
+
+
+def main_table(results: dict):
+    """The four protocols' headline metrics (rows) for CLIP / ViFi-CLIP / TC-CLIP (columns)."""
+    import pandas as pd
+
+    summary = summary_frame(results)
+    main = summary[summary.experiment == "main"]
+    headline = {"fully_supervised": ["top1", "top5"], "few_shot": ["top1"], "zero_shot": ["top1", "top1_wise_ft"],
+                "base2novel": ["base_top1", "novel_top1", "hm"]}
+    rows: dict[tuple, dict] = {}
+    for _, r in main.iterrows():
+        if r.metric not in headline.get(r.protocol, []):
+            continue
+        key = (r.protocol.replace("_", " ") + (f" K={r.shots}" if r.shots else ""), r.metric)
+        rows.setdefault(key, {})[_MODEL_LABEL[r.model]] = _cell(r["mean"], r["std"], r["seeds"])
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    if frame.empty:
+        return frame
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["protocol", "metric"])
+    return frame[[c for c in _MODEL_LABEL.values() if c in frame.columns]].fillna("–")
+
+
+def curves_frame(results: dict):
+    """Learning curves, long form: arm, seed, step, split ("validation" / "training"), top1."""
+    import pandas as pd
+
+    rows = []
+    for rec in results["records"]:
+        for point in rec.get("curve") or []:
+            for split, key in (("validation", "val_top1"), ("training", "train_top1")):
+                rows.append({"arm": arm_label(rec["unit"]), "seed": rec["unit"]["seed"], "step": point["step"],
+                             "split": split, "top1": point[key]})
+    return pd.DataFrame(rows, columns=["arm", "seed", "step", "split", "top1"])
+
+
+def _verdict(d: Optional[dict], a: str, b: str) -> str:
+    if not d:
+        return "not run yet"
+    if d["seeds"] < 2:
+        return f"{d['mean']:+.1f} points (one seed: no error bar)"
+    side = a if d["mean"] > 0 else b
+    noise = abs(d["mean"]) <= 2 * d["std"]
+    return (f"{d['mean']:+.1f} ± {d['std']:.1f} points over {d['seeds']} seeds: "
+            + ("within noise" if noise else f"{side} ahead"))
+
+
+def findings(results: dict) -> str:
+    """What the results say, as a markdown list computed from the file (so that the book's
+    reading cannot drift from its numbers)."""
+    out = []
+    fs = summary_frame(results)
+    fs = fs[(fs.protocol == "fully_supervised") & ~((fs.experiment == "ablation") & (fs.arm == "TC-CLIP"))]
+
+    def mean(arm: str, metric: str) -> Optional[float]:
+        s = fs[(fs.arm == arm) & (fs.metric == metric)]
+        return None if s.empty else float(s["mean"].iloc[0])
+
+    chance = 100 / results["num_classes"]
+    clip = mean("CLIP", "top1")
+    for arm in ("ViFi-CLIP", "TC-CLIP"):
+        m, g = mean(arm, "top1"), paired_differences(results, "top1", arm, "CLIP")
+        if m is not None and clip is not None and g:
+            out.append(f"**{arm}**, fully supervised: {m:.1f} % top-1 (CLIP without training {clip:.1f} %, chance "
+                       f"{chance:.1f} %): {g['mean']:+.1f} ± {g['std']:.1f} points from fine-tuning"
+                       + (", at least the 25 points this miniature was designed to show." if g["mean"] >= 25 else
+                          ", less than the 25 points this miniature was designed to show."))
+    d = paired_differences(results, "across_frames_top1", "TC-CLIP", "ViFi-CLIP")
+    vifi_af, tc_af = mean("ViFi-CLIP", "across_frames_top1"), mean("TC-CLIP", "across_frames_top1")
+    if d and vifi_af is not None and tc_af is not None:
+        out.append(f"**Across frames** (order-free, 4 classes, chance 25 % within the family): ViFi-CLIP "
+                   f"{vifi_af:.1f} %, TC-CLIP {tc_af:.1f} %; TC-CLIP − ViFi-CLIP {_verdict(d, 'TC-CLIP', 'ViFi-CLIP')}.")
+    d = paired_differences(results, "appearance_top1", "TC-CLIP", "ViFi-CLIP")
+    if d:
+        out.append(f"**Appearance** (one frame decides): TC-CLIP − ViFi-CLIP {_verdict(d, 'TC-CLIP', 'ViFi-CLIP')}.")
+    for arm in ("ViFi-CLIP", "TC-CLIP", "TC-CLIP, pos. emb.=joint"):
+        p, pr = mean(arm, "pairs_top1"), mean(arm, "pairs_partner_rate")
+        rev = mean(arm, "time_direction_top1_reversed")
+        if p is not None and pr is not None:
+            out.append(f"**Time-reversed pairs, {arm}**: {p:.1f} % top-1 (order-blind: at most 50 %), called its "
+                       f"partner {pr:.1f} %" + (f", {rev:.1f} % with the frames reversed" if rev is not None else "")
+                       + ("." if arm != "TC-CLIP, pos. emb.=joint" else
+                          (": the joint embedding separates the pairs (target 80 %)." if p >= 80 else
+                           ": below the 80 % target; see the learning curves and the training accuracy above.")))
+    vifi = [mean("ViFi-CLIP", f"top1{s}") for s in ("", "_shuffled", "_reversed")]
+    if all(v is not None for v in vifi):
+        same = max(vifi) - min(vifi) < 1e-6
+        out.append(f"ViFi-CLIP on normal / shuffled / reversed frames: {' / '.join(f'{v:.1f}' for v in vifi)} % "
+                   f"({'identical: order-blind, as proved' if same else 'not identical: a bug, frame averaging is order-blind'}).")
+    zs = {m: mean_ for m in ("clip", "vifi_clip", "tc_clip") for mean_ in [_main_mean(results, "zero_shot", m, "top1")]}
+    if all(v is not None for v in zs.values()):
+        wise = _main_mean(results, "zero_shot", "tc_clip", "top1_wise_ft")
+        out.append(f"**Zero-shot** (6 unseen compositions): CLIP {zs['clip']:.1f} %, ViFi-CLIP {zs['vifi_clip']:.1f} %, "
+                   f"TC-CLIP {zs['tc_clip']:.1f} %" + (f" ({wise:.1f} % with WiSE-FT)." if wise is not None else "."))
+    hm = {m: _main_mean(results, "base2novel", m, "hm") for m in ("clip", "vifi_clip", "tc_clip")}
+    if all(v is not None for v in hm.values()):
+        out.append(f"**Base-to-novel** harmonic mean: CLIP {hm['clip']:.1f}, ViFi-CLIP {hm['vifi_clip']:.1f}, "
+                   f"TC-CLIP {hm['tc_clip']:.1f}.")
+    return "\n".join(f"- {line}" for line in out) if out else "No results yet: run `make experiments`."
+
+
+def _main_mean(results: dict, protocol: str, model: str, metric: str, shots: int = 0) -> Optional[float]:
+    s = summary_frame(results)
+    s = s[(s.experiment == "main") & (s.protocol == protocol) & (s.model == model) & (s.metric == metric)
+          & (s.shots == shots)]
+    return None if s.empty else float(s["mean"].iloc[0])
+
+
+# ----------------------------------------------------------------------------------------
+# figures
+# ----------------------------------------------------------------------------------------
 
 def plot_main(results: dict):
     """The main table as bars (mean, error bars: std over seeds), one panel per protocol."""
@@ -513,8 +816,8 @@ def plot_main(results: dict):
 
     df = results_frame(results)
     df = df[df.experiment == "main"].assign(Model=lambda d: d.model.map(_MODEL_LABEL))
-    panels = [("zero_shot", "top1", "zero-shot (unseen classes)"), ("few_shot", "top1", "few-shot"),
-              ("base2novel", "hm", "base-to-novel (HM)"), ("fully_supervised", "top1", "fully supervised")]
+    panels = [("fully_supervised", "top1", "fully supervised"), ("few_shot", "top1", "few-shot"),
+              ("zero_shot", "top1", "zero-shot (unseen classes)"), ("base2novel", "hm", "base-to-novel (HM)")]
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
     order = [_MODEL_LABEL[m] for m in _MODEL_ORDER]
     for ax, (protocol, metric, title) in zip(axes, panels):
@@ -537,23 +840,76 @@ def plot_main(results: dict):
     return fig
 
 
+def plot_families(results: dict, arms: Optional[Sequence[str]] = None):
+    """Fully supervised test top-1 per family of the world, per arm (error bars: std over seeds)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    df = _fs_frame(results)
+    metrics = {"appearance_top1": "appearance\n(one frame)", "across_frames_top1": "across frames\n(order-free)",
+               "time_direction_top1": "time direction\n(reversed pairs)"}
+    d = df[df.metric.isin(metrics)].assign(family=lambda x: x.metric.map(metrics))
+    arms = [a for a in (arms or ["CLIP", "ViFi-CLIP", "TC-CLIP", "TC-CLIP, pos. emb.=joint"]) if a in set(d.arm)]
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    if d.empty:
+        ax.set_title("families: not run yet")
+        ax.axis("off")
+        return fig
+    sns.barplot(data=d[d.arm.isin(arms)], x="family", y="value", hue="arm", hue_order=arms,
+                order=list(metrics.values()), errorbar="sd", capsize=0.1, ax=ax)
+    ax.set(xlabel="", ylabel="test top-1 (%)", ylim=(0, 100), title="fully supervised, per family of the world")
+    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(results: dict, arms: Optional[Sequence[str]] = None, seed: Optional[int] = None):
+    """Learning curves: validation and training top-1 against optimizer steps (one panel per
+    arm; thin lines: seeds, or one seed if given)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    d = curves_frame(results)
+    if seed is not None:
+        d = d[d.seed == seed]
+    arms = [a for a in (arms or ["ViFi-CLIP", "TC-CLIP", "TC-CLIP, pos. emb.=joint"]) if a in set(d.arm)]
+    fig, axes = plt.subplots(1, max(1, len(arms)), figsize=(4.2 * max(1, len(arms)), 3.4), sharey=True, squeeze=False)
+    if not arms:
+        axes[0, 0].set_title("learning curves: not run yet")
+        axes[0, 0].axis("off")
+        return fig
+    clip = [r["metrics"] for r in results["records"] if r["unit"]["model"] == "clip"
+            and r["unit"]["protocol"] == "fully_supervised"]
+    for ax, arm in zip(axes[0], arms):
+        part = d[d.arm == arm]
+        sns.lineplot(data=part, x="step", y="top1", hue="split", units="seed", estimator=None, lw=1, ax=ax,
+                     hue_order=["training", "validation"], marker="o", markersize=3)
+        if clip:
+            ax.axhline(clip[0]["top1"], color="grey", ls=":", lw=1, label="CLIP, no training (test)")
+        ax.set(title=arm, xlabel="optimizer step", ylabel="top-1 (%)", ylim=(0, 100))
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def plot_ablations(results: dict):
-    """Top-1 of every ablation variant (and on the time-reversed pairs), std over seeds."""
+    """Top-1 of every ablation variant, overall and per family, std over seeds."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     df = results_frame(results)
-    df = df[(df.experiment == "ablation") & df.metric.isin(["top1", "pairs_top1"])]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(4, df.variant.nunique() * 2) + 1))
+    labels = {"top1": "all", "across_frames_top1": "across frames", "time_direction_top1": "time direction"}
+    df = df[(df.experiment == "ablation") & df.metric.isin(labels)]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(4, df.variant.nunique() * 2) + 1))
     if df.empty:
         ax.set_title("ablations: not run yet")
         ax.axis("off")
         return fig
     names = list(dict.fromkeys([DEFAULT_VARIANT, *df.variant]))
-    d = df.assign(Metric=df.metric.map({"top1": "all test videos", "pairs_top1": "time-reversed pairs"}))
+    d = df.assign(Metric=df.metric.map(labels))
     sns.barplot(data=d, y="variant", x="value", hue="Metric", order=[n for n in names if n in set(d.variant)],
-                errorbar="sd", ax=ax, capsize=0.1, orient="h")
-    ax.set_xlabel("top-1 (%)")
+                hue_order=list(labels.values()), errorbar="sd", ax=ax, capsize=0.1, orient="h")
+    ax.set_xlabel("test top-1 (%)")
     ax.set_ylabel("")
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title(f"ablations of TC-CLIP ({results['settings']['ablation_protocol'].replace('_', ' ')})")
@@ -562,31 +918,35 @@ def plot_ablations(results: dict):
 
 
 def plot_frame_order(results: dict):
-    """Top-1 on normal / shuffled / reversed frames, overall and on the time-reversed pairs."""
+    """Top-1 on normal / shuffled / reversed frames, on the across-frames classes and on the
+    time-reversed pairs."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
 
-    df = results_frame(results)
-    df = df[(df.experiment == "main") & (df.protocol == "fully_supervised") & (df.model != "clip")]
+    df = _fs_frame(results)
+    df = df[df.model != "clip"]
     rows = []
     for _, r in df.iterrows():
         for order in FRAME_ORDERS:
-            for scope, prefix in (("all test videos", "top1"), ("time-reversed pairs", "pairs_top1")):
+            for scope, prefix in (("across frames (order-free)", "across_frames_top1"),
+                                  ("time-reversed pairs", "time_direction_top1")):
                 if r.metric == (prefix if order == "normal" else f"{prefix}_{order}"):
-                    rows.append({"Model": _MODEL_LABEL[r.model], "frames": order, "scope": scope, "value": r.value})
-    d = pd.DataFrame(rows, columns=["Model", "frames", "scope", "value"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, scope in zip(axes, ("all test videos", "time-reversed pairs")):
-        part = d[d.scope == scope]
+                    rows.append({"arm": r.arm, "frames": order, "scope": scope, "value": r.value})
+    d = pd.DataFrame(rows, columns=["arm", "frames", "scope", "value"])
+    arms = [a for a in ("ViFi-CLIP", "TC-CLIP", "TC-CLIP, pos. emb.=joint") if a in set(d.arm)]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
+    for ax, scope in zip(axes, ("across frames (order-free)", "time-reversed pairs")):
+        part = d[(d.scope == scope) & d.arm.isin(arms)]
         if part.empty:
             ax.set_title(f"{scope}: not run yet")
             continue
-        sns.barplot(data=part, x="frames", y="value", hue="Model", order=list(FRAME_ORDERS),
-                    hue_order=["ViFi-CLIP", "TC-CLIP"], errorbar="sd", ax=ax, capsize=0.1)
+        sns.barplot(data=part, x="frames", y="value", hue="arm", order=list(FRAME_ORDERS), hue_order=arms,
+                    errorbar="sd", ax=ax, capsize=0.1)
         ax.set_title(f"frame order at test time: {scope}")
         ax.set_ylabel("top-1 (%)")
         ax.set_ylim(0, 100)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -597,14 +957,16 @@ def save_figures(results: dict, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tcclip.io import atomic_path
+
     paths = []
-    for name, draw in (("main", plot_main), ("ablations", plot_ablations), ("frame_order", plot_frame_order)):
+    for name, draw in (("main", plot_main), ("families", plot_families), ("curves", plot_curves),
+                       ("ablations", plot_ablations), ("frame_order", plot_frame_order)):
         fig = draw(results)
         path = out / f"{name}.png"
-        tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=110)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
         plt.close(fig)
-        os.replace(tmp, path)
         paths.append(path)
     return paths
 
@@ -617,23 +979,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="python -m tcclip experiments",
-        description="Run the experiments in miniature (tiny profile, CPU): all four protocols for CLIP, "
-                    "ViFi-CLIP and TC-CLIP, the TC-CLIP ablations and a frame-order test. Resumable: "
-                    "finished runs whose settings did not change are reused.")
+        description="Run the experiments in miniature (tiny profile): all four protocols for CLIP, ViFi-CLIP and "
+                    "TC-CLIP with learning curves and per-family results, the TC-CLIP ablations and a frame-order "
+                    "test. Resumable: finished runs whose settings did not change are reused.")
     parser.add_argument("--quick", action="store_true",
-                        help="a reduced plan (tiny world, 1 seed, 2 steps, one ablation) in about 2 minutes")
+                        help="a reduced plan (tiny world, 1 seed, 2 steps, one ablation) in a few minutes")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default: the plan whose numbers the book shows) or cuda[:N] (the same "
+                             "experiments on a larger world, five times longer, five seeds)")
     parser.add_argument("--out", default=None,
-                        help="output folder (default results/miniature, or results/miniature_quick with --quick)")
+                        help="output folder (default results/miniature, results/miniature_quick with --quick, "
+                             "results/miniature_cuda on a GPU)")
     parser.add_argument("--figures-only", action="store_true",
                         help="only redraw the figures from the existing results JSON (e.g. of an unfinished run)")
     args = parser.parse_args(argv)
-    out = Path(args.out or ("results/miniature_quick" if args.quick else "results/miniature"))
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: no CUDA device is visible to torch; use --device cpu")
+    default = "results/miniature_quick" if args.quick else (
+        "results/miniature_cuda" if args.device.startswith("cuda") else "results/miniature")
+    out = Path(args.out or default)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.figures_only:
         for path in save_figures(load_results(out), out):
             print(path)
         return 0
-    results = run_experiments(out, quick=args.quick, argv=argv)
+    results = run_experiments(out, quick=args.quick, argv=argv, device=args.device)
     print(f"{results['units_done']}/{results['units_planned']} runs ({results['units_reused']} reused, "
           f"{len(results['failed'])} failed) in {results['wall_time_s']:.0f} s -> {out / RESULTS_NAME}")
     return 0 if results["complete"] else 1

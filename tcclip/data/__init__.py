@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     # transforms
     "build_transform": "transforms",
     "build_mixup": "transforms",
+    "TrainAugment": "transforms",
     "VideoMixup": "transforms",
     "three_crop": "transforms",
     "CLIP_MEAN": "transforms",

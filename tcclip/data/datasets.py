@@ -49,7 +49,7 @@ from torch.utils.data import Dataset
 from .decoding import Backend, VideoDecodeError, read_video_frames
 from .lists import VideoRecord, load_classnames, parse_annotation_list  # noqa: F401 (re-exported)
 from .sampling import segment_indices, test_view_indices
-from .transforms import Normalization, build_transform
+from .transforms import Normalization, TrainAugment, build_transform
 
 logger = logging.getLogger("tcclip.data")
 
@@ -93,6 +93,7 @@ class VideoDataset(Dataset):
         *,
         decode_threads: int = 1,
         flip: bool = True,
+        augment: TrainAugment = TrainAugment(),
         test_short_side: int | None = None,
         normalization: Normalization = "clip",
         max_attempts: int = 10,
@@ -134,7 +135,7 @@ class VideoDataset(Dataset):
         self.max_skip_rate = max_skip_rate
         self.max_attempts = max_attempts
         self.seed = seed
-        self.transform = build_transform(mode == "train", size, num_crops, flip=flip,
+        self.transform = build_transform(mode == "train", size, num_crops, flip=flip, augment=augment,
                                          short_side=test_short_side, normalization=normalization)
         # Per-instance counters: each DataLoader worker holds its own copy (see "skipped").
         self.videos_tried = 0

@@ -7,6 +7,8 @@ independently would create motion that is not in the video).
 
 Training (spec section 4): random resized crop, horizontal flip, colour jitter with p = 0.8,
 grayscale with p = 0.2, then float in [0, 1] and CLIP's mean / std (taken from open_clip).
+:class:`TrainAugment` holds those strengths; a dataset whose labels they would change (the
+synthetic world names colours and is 64 pixels wide) chooses milder ones in its data config.
 Testing: resize the short side, then one centre crop or three crops along the long side
 (left / centre / right for landscape, top / centre / bottom for portrait), stacked as
 ``[num_crops, T, 3, size, size]``.
@@ -18,7 +20,8 @@ frames of a clip.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import open_clip
 import timm.data
@@ -34,9 +37,58 @@ IMAGENET_MEAN: tuple[float, float, float] = tuple(timm.data.IMAGENET_DEFAULT_MEA
 IMAGENET_STD: tuple[float, float, float] = tuple(timm.data.IMAGENET_DEFAULT_STD)  # type: ignore[assignment]
 Normalization = Literal["clip", "imagenet"]
 
-# Colour jitter strengths: the spec fixes only the probability (0.8); these are the usual
-# SimCLR-style strengths (brightness, contrast, saturation 0.4, hue 0.1).
-COLOR_JITTER_STRENGTH = dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
+
+@dataclass(frozen=True)
+class TrainAugment:
+    """Strengths of the training augmentation (the recipe's values by default).
+
+    The spec fixes the probabilities (colour jitter 0.8, grayscale 0.2); the crop scale is
+    torchvision's default and the jitter strengths the usual SimCLR ones (brightness,
+    contrast, saturation 0.4, hue 0.1). On Kinetics none of them changes a label; on a world
+    whose labels are colours and whose objects cover two patches of a 64-pixel frame, a 8 %
+    crop misses the object and a hue shift renames it, so ``configs/data/synthetic.yaml``
+    sets milder values (and the tests check that they keep every label).
+    """
+
+    scale: tuple[float, float] = (0.08, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    color_jitter_p: float = 0.8
+    brightness: float = 0.4
+    contrast: float = 0.4
+    saturation: float = 0.4
+    hue: float = 0.1
+    grayscale_p: float = 0.2
+
+    @classmethod
+    def from_config(cls, values: Any) -> "TrainAugment":
+        """From a mapping such as the run config's ``data.augment`` (lists become tuples)."""
+        if values is not None and not isinstance(values, dict):  # an OmegaConf node
+            from omegaconf import OmegaConf
+
+            values = OmegaConf.to_container(values, resolve=True)
+        items = dict(values or {})
+        unknown = set(items) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown data.augment key(s) {sorted(unknown)}; "
+                             f"valid: {sorted(cls.__dataclass_fields__)}")
+        return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else float(v) for k, v in items.items()})
+
+
+class RandomGrayscale(v2.RandomGrayscale):
+    """``v2.RandomGrayscale`` that converts ``tv_tensors.Video`` too.
+
+    torchvision (0.29 at least) registers no grayscale kernel for videos, and v2 passes a
+    type without a kernel through unchanged: the stock transform is a silent no-op on the
+    ``Video`` tensors this module uses. The plain-tensor kernel handles ``[..., 3, H, W]``,
+    so a video is converted as a plain tensor and re-wrapped.
+    """
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, tv_tensors.Video):
+            gray = v2.functional.rgb_to_grayscale(inpt.as_subclass(torch.Tensor),
+                                                  num_output_channels=params["num_input_channels"])
+            return tv_tensors.wrap(gray, like=inpt)
+        return super().transform(inpt, params)
 
 
 def _mean_std(normalization: Normalization) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -57,16 +109,17 @@ def _check_video(video: torch.Tensor) -> None:
 class TrainVideoTransform:
     """uint8 ``[T, 3, H, W]`` -> float ``[T, 3, size, size]``, one random draw per clip."""
 
-    def __init__(self, size: int, flip: bool = True, color_jitter_p: float = 0.8,
-                 grayscale_p: float = 0.2, scale: tuple[float, float] = (0.08, 1.0),
+    def __init__(self, size: int, flip: bool = True, augment: TrainAugment = TrainAugment(),
                  normalization: Normalization = "clip") -> None:
         mean, std = _mean_std(normalization)
-        steps: list[v2.Transform] = [v2.RandomResizedCrop(size, scale=scale, antialias=True)]
+        a = augment
+        steps: list[v2.Transform] = [v2.RandomResizedCrop(size, scale=a.scale, ratio=a.ratio, antialias=True)]
         if flip:  # the reference disables flipping on SSv2, where left / right is the label
             steps.append(v2.RandomHorizontalFlip(p=0.5))
+        jitter = v2.ColorJitter(brightness=a.brightness, contrast=a.contrast, saturation=a.saturation, hue=a.hue)
         steps += [
-            v2.RandomApply([v2.ColorJitter(**COLOR_JITTER_STRENGTH)], p=color_jitter_p),
-            v2.RandomGrayscale(p=grayscale_p),
+            v2.RandomApply([jitter], p=a.color_jitter_p),
+            RandomGrayscale(p=a.grayscale_p),
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(mean=list(mean), std=list(std)),
         ]
@@ -141,13 +194,13 @@ class TestVideoTransform:
 
 
 def build_transform(train: bool, size: int, num_crops: int = 1, *, flip: bool = True,
-                    short_side: int | None = None,
-                    normalization: Normalization = "clip") -> TrainVideoTransform | TestVideoTransform:
+                    short_side: int | None = None, normalization: Normalization = "clip",
+                    augment: TrainAugment = TrainAugment()) -> TrainVideoTransform | TestVideoTransform:
     """The training or the test transform (see the module docstring for what each does)."""
     if train:
         if num_crops != 1:
             raise ValueError("training uses a single random crop; num_crops must be 1")
-        return TrainVideoTransform(size, flip=flip, normalization=normalization)
+        return TrainVideoTransform(size, flip=flip, augment=augment, normalization=normalization)
     return TestVideoTransform(size, num_crops=num_crops, short_side=short_side, normalization=normalization)
 
 

@@ -63,6 +63,20 @@ class ProtocolConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Training augmentation strengths (``tcclip.data.transforms.TrainAugment``)."""
+
+    scale: List[float] = field(default_factory=lambda: [0.08, 1.0])
+    ratio: List[float] = field(default_factory=lambda: [0.75, 1.3333333333333333])
+    color_jitter_p: float = 0.8
+    brightness: float = 0.4
+    contrast: float = 0.4
+    saturation: float = 0.4
+    hue: float = 0.1
+    grayscale_p: float = 0.2
+
+
+@dataclass
 class DataConfig:
     name: str = "k400"
     root: Optional[str] = None
@@ -72,6 +86,7 @@ class DataConfig:
     size: int = 224
     workers: int = 8
     flip: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     label_source: str = "names"
     max_skip_rate: float = 0.05
     backend: str = "auto"
@@ -114,6 +129,7 @@ class EvalConfig:
     every_epochs: int = 1
     val_clips: int = 1
     val_crops: int = 1
+    train_probe: int = 0
     test: bool = True
     wise_ft: Optional[float] = None
     save_predictions: bool = False
@@ -167,7 +183,9 @@ RANGES: dict[str, tuple[Optional[float], Optional[float]]] = {
     "train.weight_decay": (0, None), "train.eps": (0, None), "train.prompt_lr_mult": (0, None),
     "train.clip_grad": (0, None), "train.max_steps": (0, None), "train.checkpoint_every": (0, None),
     "eval.batch_size": (1, None), "eval.every_epochs": (0, None), "eval.val_clips": (1, None),
-    "eval.val_crops": (1, None), "eval.wise_ft": (0, 1), "log.every": (1, None),
+    "eval.val_crops": (1, None), "eval.train_probe": (0, None),
+    "data.augment.color_jitter_p": (0, 1), "data.augment.grayscale_p": (0, 1), "data.augment.brightness": (0, None),
+    "data.augment.contrast": (0, None), "data.augment.saturation": (0, None), "data.augment.hue": (0, 0.5), "eval.wise_ft": (0, 1), "log.every": (1, None),
 }
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 

@@ -117,6 +117,7 @@ def build_video_dataset(cfg: DictConfig, name: str, protocol: str, subset: str, 
                         video_root: Optional[str] = None, labels: Optional[str | Sequence[str]] = None):
     """A VideoDataset for a registry view, or for an explicit list / root / labels triple."""
     from ..data import VideoDataset, get_split
+    from ..data.transforms import TrainAugment
 
     if list_file is None:
         paths = get_split(name, protocol=protocol, split=split, shots=shots, subset=subset, classes=classes,
@@ -126,4 +127,5 @@ def build_video_dataset(cfg: DictConfig, name: str, protocol: str, subset: str, 
         raise ValueError("an explicit list file needs a video root and a label file (or class names) too")
     return VideoDataset(list_file, video_root, labels, num_frames=int(cfg.data.num_frames), mode=mode,
                         size=int(cfg.data.size), num_clips=num_clips, num_crops=num_crops, backend=cfg.data.backend,
-                        max_skip_rate=float(cfg.data.max_skip_rate), seed=int(cfg.seed), flip=bool(cfg.data.flip))
+                        max_skip_rate=float(cfg.data.max_skip_rate), seed=int(cfg.seed), flip=bool(cfg.data.flip),
+                        augment=TrainAugment.from_config(cfg.data.get("augment")))

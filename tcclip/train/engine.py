@@ -380,8 +380,13 @@ def train_epoch(run: TrainingRun, epoch: int, stop: StopRequest) -> Optional[str
     return None
 
 
-def finish_epoch(run: TrainingRun, val_set, epoch: int) -> None:
-    """Validate (every ``eval.every_epochs`` and after the last epoch), keep best.pt, write last.pt."""
+def finish_epoch(run: TrainingRun, val_set, epoch: int, train_probe=None) -> None:
+    """Validate (every ``eval.every_epochs`` and after the last epoch), keep best.pt, write last.pt.
+
+    ``train_probe`` (optional, a test-mode dataset of training videos) is evaluated with each
+    validation, as ``train_top1`` / ``train_top5``: with the validation top-1 it draws the
+    learning curves (does the model fit what it trains on? does that carry to new videos?).
+    """
     cfg, state, info = run.cfg, run.state, run.info
     every, last_epoch = int(cfg.eval.every_epochs), epoch + 1 == int(cfg.protocol.epochs)
     val = {}
@@ -390,7 +395,13 @@ def finish_epoch(run: TrainingRun, val_set, epoch: int) -> None:
         val = evaluate(model, val_set, batch_size=int(cfg.eval.batch_size), device=info.device,
                        amp=run.parts.precision.amp, workers=int(cfg.data.workers), info=info,
                        dtype=run.parts.precision.dtype, progress=bool(cfg.log.progress), desc=f"val {epoch + 1}")
-        val = {"epoch": epoch, **val}
+        val = {"epoch": epoch, "step": state.step, **val}
+        if train_probe is not None:
+            probe = evaluate(model, train_probe, batch_size=int(cfg.eval.batch_size), device=info.device,
+                             amp=run.parts.precision.amp, workers=int(cfg.data.workers), info=info,
+                             dtype=run.parts.precision.dtype)
+            val.update(train_top1=probe["top1"], train_top5=probe["top5"])
+            run.logger.scalar("train_probe/top1", probe["top1"], state.step)
         run.validations.append(val)
         run.logger.scalar("val/top1", val["top1"], state.step)
         skipped = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
@@ -440,8 +451,9 @@ def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Pa
 # ----------------------------------------------------------------------------------------
 
 def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo, output: Path,
-          on_step: Optional[Callable[[dict], None]] = None) -> dict:
-    """Train ``model`` on ``train_set`` under ``cfg``; validate on ``val_set`` after each epoch.
+          on_step: Optional[Callable[[dict], None]] = None, train_probe=None) -> dict:
+    """Train ``model`` on ``train_set`` under ``cfg``; validate on ``val_set`` after each epoch
+    (and evaluate ``train_probe``, training videos in test mode, with it: see ``finish_epoch``).
 
     Writes ``output/last.pt`` (every epoch, every ``train.checkpoint_every`` steps and at every
     stop) and ``output/best.pt`` (best validation top-1). Returns a summary: schedule, per-step
@@ -456,7 +468,7 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
                 stopped = train_epoch(run, epoch, stop)
                 if stopped:
                     break
-                finish_epoch(run, val_set, epoch)
+                finish_epoch(run, val_set, epoch, train_probe)
                 if stop.requested(info):
                     stopped = "signal"
                     break

@@ -222,6 +222,19 @@ def _summary(protocol: str, tests: dict, metric_sets: list[dict]) -> dict:
     return out
 
 
+def train_probe(cfg: DictConfig, t_args: dict):
+    """``eval.train_probe`` training videos, evenly spaced over the list, in test mode (None if 0)."""
+    n = int(cfg.eval.get("train_probe", 0) or 0)
+    if n <= 0:
+        return None
+    from torch.utils.data import Subset
+
+    full = build_video_dataset(cfg, mode="test", num_clips=int(cfg.eval.val_clips), num_crops=int(cfg.eval.val_crops),
+                               **t_args)
+    step = max(1, len(full) // n)
+    return Subset(full, list(range(0, len(full), step))[:n])
+
+
 def run_tests(cfg: DictConfig, model: nn.Module, info: DistInfo, views: Optional[tuple[int, int]] = None,
               predictions: bool = False) -> tuple[dict, dict]:
     """Evaluate ``model`` on every test set of the protocol; returns (per-set results, summary)."""
@@ -302,7 +315,7 @@ def run(cfg: DictConfig, command: Optional[Sequence[str]] = None) -> dict:
                 raise ValueError(f"the validation list's classes ({val_set.label_file}) differ from the training "
                                  f"classes ({train_set.label_file}); point data.val_subset at a list of the same classes")
             model = build_run_model(cfg, train_set.classnames)
-            summary = train(cfg, model, train_set, val_set, info, output)
+            summary = train(cfg, model, train_set, val_set, info, output, train_probe=train_probe(cfg, t_args))
             results["train"] = {k: v for k, v in summary.items()}
             if not summary["finished"]:
                 results.update(_metadata(cfg, command, started, model.spec))

@@ -4,14 +4,19 @@ TC-CLIP starts from CLIP weights learned on 400M web image-text pairs; the tiny 
 cannot download those, so it makes its own stand-in: the ``TC-Tiny`` open_clip model is
 trained from scratch with CLIP's contrastive loss on captioned stills of the synthetic
 world's objects (``tcclip.world.synthetic.generate_image_captions``). The stills ground
-colours, shapes, positions, "two" and (through motion streaks) directions; they carry no
-temporal words, so what the video chapters add on top is measurable.
+colours, shapes, positions and "two" directly, and every word of change the class names use
+(staying still, moving, growing, rotating, changing colour, approaching...) the way a
+photograph can show it: faint copies of where the object was. Every class name is therefore
+made of words the text encoder has learned, which gives each class its own text feature
+(``class_text_similarity`` measures it); what no still can show is several moments as
+separate frames, which is what the video chapters add on top.
 
 ``pretrain_mini`` writes an open_clip state dict (loadable by ``open_clip.create_model(
 "TC-Tiny", pretrained=PATH)`` and ``tcclip.build_model(..., clip="TC-Tiny",
 pretrained=PATH)``) and a JSON sidecar with the settings and the measured transfer:
 held-out image->caption retrieval and zero-shot accuracy of the vanilla ``clip`` video
-model on the synthetic world's test list, each next to chance and to random weights.
+model on the synthetic world's test list, each next to chance and to random weights, and the
+largest cosine similarity between two class names' text features.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ __all__ = [
     "content_key",
     "encode_captions",
     "retrieval_accuracy",
+    "class_text_similarity",
     "zero_shot_video_accuracy",
     "load_test_videos",
     "main",
@@ -359,6 +365,31 @@ def retrieval_accuracy(model: nn.Module, images: np.ndarray, captions: Sequence[
     return hits / max(1, len(images))
 
 
+@torch.no_grad()
+def class_text_similarity(pretrained: Optional[str], classnames: Sequence[str], seed: int = 0) -> dict[str, Any]:
+    """How distinct the text features of ``classnames`` are: the largest cosine similarity
+    between two classes' features, and which two, for the prompts of vanilla CLIP (the name
+    alone) and of ViFi-CLIP ("a photo of a {name}.").
+
+    Two classes whose features are (nearly) parallel get (nearly) the same logit for every
+    video, so no video feature can separate them: the start of fine-tuning, and zero-shot,
+    need distinct features for every pair of class names.
+    """
+    from tcclip.models import build_model
+
+    out: dict[str, Any] = {}
+    for model_name in ("clip", "vifi_clip"):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_model(model_name, list(classnames), clip=CLIP_NAME, pretrained=pretrained).eval()
+        text = model.encode_text()
+        cos = (text @ text.T).fill_diagonal_(-2.0)
+        i, j = divmod(int(cos.argmax()), len(classnames))
+        out[model_name] = {"max_cosine": round(float(cos.max()), 5), "pair": [classnames[i], classnames[j]],
+                           "pairs_above_0.95": int((cos > 0.95).sum()) // 2}
+    return out
+
+
 def load_test_videos(world: Any, num_frames: int = 8, image_size: int = 64,
                      progress: bool = False) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """The world's test list decoded once (test mode, one view): videos [N,T,3,S,S],
@@ -539,6 +570,7 @@ def _evaluate(weights: Path, model: nn.Module, images: np.ndarray, captions: Seq
         "random_weights": random_weights,
         "test_list": str(world.views["test"][0]),
     }
+    metrics["class_text_similarity"] = class_text_similarity(str(weights), world.classes, seed=seed)
     return metrics
 
 
@@ -556,6 +588,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      f"(random weights {q['top1']:.3f}, chance {p['chance']:.3f})")
         for fam, acc in p["per_family"].items():
             lines.append(f"  {fam:<14} {acc:.3f} (random {q['per_family'][fam]:.3f})")
+    for model_name, sim in metrics.get("class_text_similarity", {}).items():
+        lines.append(f"class-name text features ({model_name} prompt): max cosine {sim['max_cosine']:.4f} "
+                     f"({sim['pair'][0]!r} / {sim['pair'][1]!r})")
     return "\n".join(lines)
 
 

@@ -4,26 +4,30 @@ Every chapter and test of this project needs video data with the *structure* of 
 benchmarks (natural-language class names, train/val/test lists, few-shot, base-to-novel
 and zero-shot protocol views) but none of their size. This module draws small procedural
 videos of coloured shapes whose class names are short English phrases built from a small
-vocabulary ("a red square moving left"), and writes them as real ``.mp4`` files in the same
+vocabulary ("a ring moving horizontally"), and writes them as real ``.mp4`` files in the same
 on-disk layout as the prepared real datasets, so the decoding, sampling and evaluation code
 is exercised end to end.
 
 Design choices (documented in ``book/synthetic_world.md``):
 
-* Class families probe different abilities: appearance only (a single frame suffices),
-  motion (direction, speed, rotation, size change), events over time (appear, disappear,
-  colour change, two objects approaching / moving apart), and pairs that differ only by
-  the direction of time. A reversed-time class is rendered by rendering its partner with
-  the same nuisance and reversing the frames, so the pair is exactly symmetric and only
-  temporal order separates them.
+* Three class families, each a measurable question (``CLASS_FAMILIES``): *appearance*, where
+  one frame decides (no other class draws the same object); *across_frames*, rings whose
+  every single frame looks like a frame of the others (same distribution of position, size
+  and colour) while the class is a relation between frames (still, moving horizontally or
+  vertically, changing colour), so frame averaging is at chance and order does not matter;
+  *time_direction*, exact time-reversed pairs (a reversed-time class is rendered by
+  rendering its partner with the same nuisance and reversing the frames).
 * Nuisance (background tint + texture, per-frame noise, object size, start position,
   speed jitter, distractor shapes, clip length) is drawn per video, so no single pixel
-  gives the class away.
+  gives the class away. Objects keep ``EDGE`` clear of the borders, so that mild crops
+  keep them whole.
 * Everything is deterministic: each video gets its own ``numpy`` generator seeded by
   ``(seed, class index, split, video index)``, so the content does not depend on the
   order or the number of workers.
-* Names are compositional, so the zero-shot view can hold out colour x motion (and colour
-  x shape) combinations whose every word is seen in training.
+* Names are compositional, so the zero-shot view can hold out colour x shape combinations
+  whose every word is seen in training.
+* Captioned stills (the tiny CLIP's pretraining data) name every word of every class and
+  show change the way a photograph can (faint copies of where the object was).
 """
 
 from __future__ import annotations
@@ -75,31 +79,31 @@ __all__ = [
 # Vocabulary and class families
 # --------------------------------------------------------------------------------------
 
-#: Class colours (RGB). Saturated and far apart so that they survive yuv420p chroma
-#: subsampling; distractors and backgrounds only use muted colours, so these stay unique.
+#: Class colours (RGB). Saturated and far apart (>= 110 in RGB distance from each other) so
+#: that they survive yuv420p chroma subsampling and the colour jitter of the stills;
+#: distractors and backgrounds only use muted colours, so these stay unique.
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (225, 35, 35),
     "green": (35, 190, 60),
     "blue": (45, 85, 235),
     "yellow": (235, 215, 35),
+    "purple": (170, 50, 215),
+    "cyan": (40, 205, 215),
 }
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
+#: Filled shapes of the one-frame classes, and the ring of the across-frames classes.
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "ring")
 DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
+AXES: tuple[str, ...] = ("horizontally", "vertically")
 
-#: What each family tests, and which part of a name carries the class. Read by the book.
+#: What each family tests. Read by the book.
 CLASS_FAMILIES: dict[str, str] = {
-    "appearance": "A static object: colour and shape only; one frame is enough "
-    "('a red circle staying still').",
-    "motion": "An object translating in one direction; needs two frames "
-    "('a red square moving left').",
-    "speed": "Same direction, different displacement over the clip "
-    "('... moving right slowly' vs '... quickly').",
-    "rotation": "A triangle turning clockwise or counterclockwise; a reversed-time pair.",
-    "size": "An object growing or shrinking; a reversed-time pair.",
-    "appear": "An object appearing or disappearing part-way through; a reversed-time pair.",
-    "colour_change": "An object changing colour from X to Y or from Y to X; "
-    "a reversed-time pair.",
-    "two_objects": "Two objects approaching each other or moving apart; a reversed-time pair.",
+    "appearance": "One frame decides: a static object whose colour and shape name the class "
+    "('a red triangle staying still').",
+    "across_frames": "Several frames decide, their order does not: a ring of a random colour "
+    "staying still, moving horizontally or vertically, or changing colour; every single frame "
+    "looks like a frame of the others ('a ring changing colour').",
+    "time_direction": "Only the order decides: exact time-reversed pairs, the second class "
+    "rendered as the first played backwards ('a red circle growing' / 'shrinking').",
 }
 
 
@@ -107,18 +111,19 @@ CLASS_FAMILIES: dict[str, str] = {
 class ClassSpec:
     """One class: its name and the parameters the renderer needs.
 
-    ``reverse_of`` names the class whose time-reversal this class is; the renderer draws
-    that partner and flips the frames, which makes the pair symmetric by construction.
+    ``colour`` empty means a colour drawn per clip (the across-frames rings, whose names do
+    not say it). ``direction``: "left" | "right" | "up" | "down" for a named direction,
+    "horizontally" | "vertically" for an axis travelled either way. ``reverse_of`` names the
+    class whose time-reversal this class is; the renderer draws that partner and flips the
+    frames, which makes the pair symmetric by construction.
     """
 
     name: str
     family: str
     colour: str
     shape: str
-    action: str  # "still" | "move" | "rotate" | "grow" | "appear" | "recolour" | "approach"
+    action: str  # "still" | "move" | "rotate" | "grow" | "recolour" | "approach"
     direction: str = ""
-    speed: str = "normal"  # "slow" | "normal" | "fast"
-    colour_to: str = ""
     reverse_of: str = ""
 
     @property
@@ -126,77 +131,69 @@ class ClassSpec:
         """The words of the name; the zero-shot view checks every unseen class's words."""
         return self.name.split()
 
+    @property
+    def look(self) -> str:
+        """What a single frame shows. Classes with the same look differ only across frames
+        (the rings) or only in the order of the frames (a time-reversed pair), so a model
+        that averages per-frame scores can at best tell the look."""
+        if self.family == "across_frames":
+            return f"a {self.shape}"
+        return self.reverse_of or self.name
 
-def _motion_name(colour: str, shape: str, direction: str) -> str:
-    return f"a {colour} {shape} moving {direction}"
+
+#: (colour, shape) of the time-direction pairs; the one-frame classes leave them out, so a
+#: single frame tells which pair a clip belongs to (and only the order which member).
+_PAIR_OBJECTS = (("red", "circle"), ("yellow", "triangle"))
 
 
 def _full_classes() -> list[ClassSpec]:
-    """The default world's 40 classes, in label order (stable: it defines label ids)."""
-    specs: list[ClassSpec] = []
-    for colour in COLOURS:
-        for shape in SHAPES:
-            specs.append(ClassSpec(f"a {colour} {shape} staying still", "appearance",
-                                   colour, shape, "still"))
-    reverse_dir = {"left": "right", "up": "down"}
-    for colour in COLOURS:
-        for direction in DIRECTIONS:
-            rev = {v: k for k, v in reverse_dir.items()}.get(direction, "")
-            specs.append(ClassSpec(_motion_name(colour, "square", direction), "motion", colour,
-                                   "square", "move", direction=direction,
-                                   reverse_of=_motion_name(colour, "square", rev) if rev else ""))
+    """The default world's 26 classes, in label order (stable: it defines label ids)."""
+    specs = [ClassSpec(f"a {colour} {shape} staying still", "appearance", colour, shape, "still")
+             for colour in COLOURS for shape in SHAPES[:3] if (colour, shape) not in _PAIR_OBJECTS]
     specs += [
-        ClassSpec("a green triangle moving right slowly", "speed", "green", "triangle", "move",
-                  direction="right", speed="slow"),
-        ClassSpec("a green triangle moving right quickly", "speed", "green", "triangle", "move",
-                  direction="right", speed="fast"),
-        ClassSpec("a yellow triangle rotating clockwise", "rotation", "yellow", "triangle",
-                  "rotate"),
-        ClassSpec("a yellow triangle rotating counterclockwise", "rotation", "yellow",
-                  "triangle", "rotate", reverse_of="a yellow triangle rotating clockwise"),
-        ClassSpec("a red circle growing", "size", "red", "circle", "grow"),
-        ClassSpec("a red circle shrinking", "size", "red", "circle", "grow",
+        ClassSpec("a ring staying still", "across_frames", "", "ring", "still"),
+        ClassSpec("a ring moving horizontally", "across_frames", "", "ring", "move",
+                  direction="horizontally"),
+        ClassSpec("a ring moving vertically", "across_frames", "", "ring", "move",
+                  direction="vertically"),
+        ClassSpec("a ring changing colour", "across_frames", "", "ring", "recolour"),
+        ClassSpec("a red circle growing", "time_direction", "red", "circle", "grow"),
+        ClassSpec("a red circle shrinking", "time_direction", "red", "circle", "grow",
                   reverse_of="a red circle growing"),
-        ClassSpec("a blue square appearing", "appear", "blue", "square", "appear"),
-        ClassSpec("a blue square disappearing", "appear", "blue", "square", "appear",
-                  reverse_of="a blue square appearing"),
-        ClassSpec("a circle changing from red to blue", "colour_change", "red", "circle",
-                  "recolour", colour_to="blue"),
-        ClassSpec("a circle changing from blue to red", "colour_change", "blue", "circle",
-                  "recolour", colour_to="red",
-                  reverse_of="a circle changing from red to blue"),
-        ClassSpec("two green circles approaching each other", "two_objects", "green", "circle",
-                  "approach"),
-        ClassSpec("two green circles moving apart", "two_objects", "green", "circle",
+        ClassSpec("a yellow triangle rotating clockwise", "time_direction", "yellow", "triangle",
+                  "rotate"),
+        ClassSpec("a yellow triangle rotating counterclockwise", "time_direction", "yellow",
+                  "triangle", "rotate", reverse_of="a yellow triangle rotating clockwise"),
+        ClassSpec("two green circles approaching each other", "time_direction", "green",
+                  "circle", "approach"),
+        ClassSpec("two green circles moving apart", "time_direction", "green", "circle",
                   "approach", reverse_of="two green circles approaching each other"),
     ]
     return specs
 
 
-#: Zero-shot hold-out of the default world: a Latin-square diagonal of colour x direction
-#: (each colour and each direction held out once, all still seen elsewhere) plus a
-#: diagonal of colour x shape among the static classes.
+#: Zero-shot hold-out of the default world: one static colour x shape composition per
+#: colour, two per shape (a Latin-square-like diagonal); every word stays seen in training.
 _DEFAULT_ZERO_SHOT = (
-    "a red square moving up",
-    "a green square moving left",
-    "a blue square moving down",
-    "a yellow square moving right",
+    "a red square staying still",
+    "a green triangle staying still",
     "a blue circle staying still",
     "a yellow square staying still",
-    "a green triangle staying still",
+    "a purple circle staying still",
+    "a cyan triangle staying still",
 )
 
 _TINY_CLASSES = (
-    "a red square moving left",
-    "a red square moving right",
-    "a blue square moving left",
-    "a blue square moving right",
+    "a green circle staying still",
+    "a blue square staying still",
+    "a blue circle staying still",
+    "a green square staying still",
+    "a ring moving horizontally",
+    "a ring changing colour",
     "a red circle growing",
     "a red circle shrinking",
-    "two green circles approaching each other",
-    "two green circles moving apart",
 )
-_TINY_ZERO_SHOT = ("a blue square moving right", "a red square moving left")
+_TINY_ZERO_SHOT = ("a blue circle staying still", "a green square staying still")
 
 
 @dataclass(frozen=True)
@@ -215,8 +212,12 @@ class WorldSize:
 
 SIZES: dict[str, WorldSize] = {
     "default": WorldSize(tuple(s.name for s in _full_classes()), _DEFAULT_ZERO_SHOT,
-                         n_train=30, n_val=5, n_test=10, frames=(12, 24),
+                         n_train=40, n_val=5, n_test=15, frames=(12, 24),
                          shots=FEW_SHOT_SHOTS, b2n_shots=16),
+    # the same classes, four times the clips: the GPU plan of the experiments in miniature
+    "large": WorldSize(tuple(s.name for s in _full_classes()), _DEFAULT_ZERO_SHOT,
+                       n_train=160, n_val=20, n_test=60, frames=(12, 24),
+                       shots=FEW_SHOT_SHOTS, b2n_shots=16),
     # 16 training clips per class so every registered few-shot K exists even here.
     "tiny": WorldSize(_TINY_CLASSES, _TINY_ZERO_SHOT, n_train=16, n_val=1, n_test=2,
                       frames=(8, 12), shots=FEW_SHOT_SHOTS, b2n_shots=4),
@@ -255,6 +256,21 @@ class _Nuisance:
     distractors: list[tuple[float, float, float, float, tuple[int, int, int]]]
     cut: float  # event time as a fraction of the clip
     axis_angle: float  # two-object axis
+    colours: tuple[str, str]  # two distinct class colours, for classes whose name has none
+    forward: bool  # travel direction along an axis (classes that name the axis only)
+    rest: tuple[float, float]  # where on its path a static object sits (fractions)
+
+
+#: Objects keep this fraction of the frame clear at every edge, so that the tiny profile's
+#: mild crops (scale >= 0.85, square: at most 7.8 % cut from a side) never cut one (tested).
+EDGE = 0.1
+#: Fraction of the frame a moving object travels over the clip (times the speed jitter).
+SPAN = 0.42
+#: Distance from the centre to the farthest point of each shape, in units of its radius
+#: parameter (a square's corner, a triangle's vertex), to keep whole shapes inside EDGE.
+_REACH = {"circle": 1.0, "ring": 1.0, "square": 0.85 * 2 ** 0.5, "triangle": 1.4}
+#: The two objects of the two-object classes are smaller, so that they can travel far.
+_PAIR_SCALE = 0.75
 
 
 def _draw_nuisance(rng: np.random.Generator, height: int, width: int,
@@ -268,7 +284,7 @@ def _draw_nuisance(rng: np.random.Generator, height: int, width: int,
     rep = np.kron(coarse, np.ones((height // 4 + 1, width // 4 + 1, 1)))[:height, :width]
     bg = (grey + tint + rep).astype(np.float32)
     noise = rng.normal(0, 5, size=(t, height, width, 3)).astype(np.float32)
-    radius = float(rng.uniform(0.09, 0.14))
+    radius = float(rng.uniform(0.12, 0.17))
     start = (float(rng.uniform(0, 1)), float(rng.uniform(0, 1)))
     jitter = float(rng.uniform(0.85, 1.15))
     angle0 = float(rng.uniform(0, 2 * np.pi))
@@ -282,8 +298,12 @@ def _draw_nuisance(rng: np.random.Generator, height: int, width: int,
                             muted))
     cut = float(rng.uniform(0.3, 0.7))
     axis_angle = float(rng.uniform(0, np.pi))
+    names = list(COLOURS)
+    first, second = rng.choice(len(names), size=2, replace=False)
+    forward = bool(rng.integers(2))
+    rest = (float(rng.uniform(0, 1)), float(rng.uniform(0, 1)))
     return _Nuisance(t, bg, noise, radius, start, jitter, angle0, colour_jitter,
-                     distractors, cut, axis_angle)
+                     distractors, cut, axis_angle, (names[first], names[second]), forward, rest)
 
 
 def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: np.ndarray,
@@ -292,6 +312,9 @@ def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: 
     dx, dy = xx - cx, yy - cy
     if shape == "circle":
         return dx * dx + dy * dy <= r * r
+    if shape == "ring":  # a thick ring: the hole shows the background (or what is behind)
+        d2 = dx * dx + dy * dy
+        return (d2 <= r * r) & (d2 >= (0.5 * r) ** 2)
     cos, sin = np.cos(angle), np.sin(angle)
     u, v = cos * dx + sin * dy, -sin * dx + cos * dy
     if shape == "square":
@@ -302,7 +325,7 @@ def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: 
         inside = np.ones(np.broadcast(u, v).shape, dtype=bool)
         for k in range(3):
             phi = 2 * np.pi * k / 3
-            inside &= (np.cos(phi) * u + np.sin(phi) * v) <= 0.55 * r
+            inside &= (np.cos(phi) * u + np.sin(phi) * v) <= 0.7 * r
         return inside
     raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
 
@@ -310,36 +333,46 @@ def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: 
 def _trajectory(spec: ClassSpec, nz: _Nuisance, t: np.ndarray) -> dict[str, np.ndarray]:
     """Per-frame centre (fractions), radius and angle of the main object, forward time.
 
-    ``t`` runs from 0 to 1 over the clip. Start positions are squeezed so the object stays
-    inside the frame for the whole clip.
+    ``t`` runs from 0 to 1 over the clip. Objects keep ``EDGE`` clear of every border.
+    Rings (the across-frames classes) all place their object the same way, a path of
+    length ``SPAN`` per axis: a moving ring travels it, a static one sits at a random point
+    of it. So the position of a ring in any one frame has the same distribution whether
+    the clip moves horizontally, vertically or not at all: only several frames tell.
     """
     r = np.full_like(t, nz.radius)
     angle = np.full_like(t, nz.angle0)
-    margin = nz.radius + 0.02
-    x0 = margin + nz.start[0] * (1 - 2 * margin)
-    y0 = margin + nz.start[1] * (1 - 2 * margin)
-    cx, cy = np.full_like(t, x0), np.full_like(t, y0)
+    margin = nz.radius * _REACH[spec.shape] + EDGE
+    if spec.shape == "ring":
+        span = min(SPAN * nz.jitter, 1 - 2 * margin)
+        lo_x = margin + nz.start[0] * (1 - 2 * margin - span)
+        lo_y = margin + nz.start[1] * (1 - 2 * margin - span)
+        path = t if nz.forward else 1 - t
+        along_x = path if spec.direction == "horizontally" else np.full_like(t, nz.rest[0])
+        along_y = path if spec.direction == "vertically" else np.full_like(t, nz.rest[1])
+        return {"cx": lo_x + span * along_x, "cy": lo_y + span * along_y, "r": r, "angle": angle}
+    cx = np.full_like(t, margin + nz.start[0] * (1 - 2 * margin))
+    cy = np.full_like(t, margin + nz.start[1] * (1 - 2 * margin))
     if spec.action == "move":
-        span = {"slow": 0.18, "normal": 0.42, "fast": 0.62}[spec.speed] * nz.jitter
-        span = min(span, 1 - 2 * margin)
+        span = min(SPAN * nz.jitter, 1 - 2 * margin)
         lo = margin + nz.start[0] * (1 - 2 * margin - span)
         lo_y = margin + nz.start[1] * (1 - 2 * margin - span)
         if spec.direction in ("left", "right"):
-            path = lo + span * (t if spec.direction == "right" else 1 - t)
-            cx = path
+            cx = lo + span * (t if spec.direction == "right" else 1 - t)
         else:
-            path = lo_y + span * (t if spec.direction == "down" else 1 - t)
-            cy = path
+            cy = lo_y + span * (t if spec.direction == "down" else 1 - t)
     elif spec.action == "rotate":
         # About 80 degrees over the clip: well below the triangle's 120-degree symmetry,
         # so the first and last frames differ and every step is unambiguous.
         # Increasing angle with y pointing down is clockwise on screen.
         angle = nz.angle0 + np.deg2rad(80 * nz.jitter) * t
-        r = np.full_like(t, nz.radius * 1.5)
+        r = np.full_like(t, nz.radius * 1.2)
+        m = nz.radius * 1.2 * _REACH[spec.shape] + EDGE
+        cx = np.full_like(t, m + nz.start[0] * (1 - 2 * m))
+        cy = np.full_like(t, m + nz.start[1] * (1 - 2 * m))
     elif spec.action == "grow":
-        big = min(nz.radius * 2.6, 0.32)
+        big = min(nz.radius * 2.6, 0.3)
         r = nz.radius * 0.45 + (big - nz.radius * 0.45) * t
-        m = big + 0.02
+        m = big + EDGE
         cx = np.full_like(t, m + nz.start[0] * (1 - 2 * m))
         cy = np.full_like(t, m + nz.start[1] * (1 - 2 * m))
     return {"cx": cx, "cy": cy, "r": r, "angle": angle}
@@ -351,8 +384,18 @@ def _paint(canvas: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
     np.copyto(canvas, colour, where=mask[..., None])
 
 
-def _forward_frames(spec: ClassSpec, nz: _Nuisance, height: int, width: int) -> np.ndarray:
-    """Float (T, H, W, 3) frames of ``spec`` in forward time with nuisance ``nz``."""
+def object_colours(spec: ClassSpec, nz: _Nuisance) -> tuple[str, str]:
+    """(before, after) colour names of the main object: equal unless it changes colour."""
+    if spec.action == "recolour":
+        return nz.colours
+    colour = spec.colour or nz.colours[0]
+    return colour, colour
+
+
+def _forward_frames(spec: ClassSpec, nz: _Nuisance, height: int, width: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Float (T, H, W, 3) frames of ``spec`` in forward time with nuisance ``nz``, and the
+    (T, H, W) mask of the class's object(s)."""
     T = nz.frames
     t = np.linspace(0.0, 1.0, T, dtype=np.float32)
     scale = float(min(height, width))
@@ -364,33 +407,35 @@ def _forward_frames(spec: ClassSpec, nz: _Nuisance, height: int, width: int) -> 
         mask = (np.abs(xx - dx * width) <= w * scale) & (np.abs(yy - dy * height) <= h * scale)
         _paint(canvas, np.broadcast_to(mask, (T, height, width)), np.array(col, np.float32))
 
-    colour = np.array(COLOURS[spec.colour], np.float32) + nz.colour_jitter
+    before, after = object_colours(spec, nz)
+    colour = np.array(COLOURS[before], np.float32) + nz.colour_jitter
     traj = _trajectory(spec, nz, t)
     col = lambda a: a.reshape(T, 1, 1) * ones  # noqa: E731  (T,) -> (T,1,1)
     if spec.action == "approach":
         # Two objects along a random axis: from far apart to almost touching.
         cos, sin = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
-        sep = np.minimum((0.55 - (0.55 - 2.2 * nz.radius) * t) * nz.jitter, 0.6)
+        radius = nz.radius * _PAIR_SCALE
+        sep = np.minimum((0.4 - (0.4 - 2.0 * radius) * t) * nz.jitter, 0.4)  # EDGE clear
         cxm = 0.5 + (nz.start[0] - 0.5) * 0.1
         cym = 0.5 + (nz.start[1] - 0.5) * 0.1
         for sign in (-1.0, 1.0):
             cx = (cxm + sign * 0.5 * sep * cos) * width
             cy = (cym + sign * 0.5 * sep * sin) * height
             mask = _shape_mask(spec.shape, xx, yy, col(cx), col(cy),
-                               col(np.full_like(t, nz.radius * scale)), col(traj["angle"]))
+                               col(np.full_like(t, radius * scale)), col(traj["angle"]))
             _paint(canvas, mask, colour)
+            objects = mask if sign < 0 else objects | mask
     else:
         mask = _shape_mask(spec.shape, xx, yy, col(traj["cx"] * width),
                            col(traj["cy"] * height), col(traj["r"] * scale), col(traj["angle"]))
-        if spec.action == "appear":
-            mask &= (t >= nz.cut).reshape(T, 1, 1)
         if spec.action == "recolour":
-            after = np.array(COLOURS[spec.colour_to], np.float32) + nz.colour_jitter
-            per_frame = np.where((t < nz.cut)[:, None], colour[None], after[None])
+            late = np.array(COLOURS[after], np.float32) + nz.colour_jitter
+            per_frame = np.where((t < nz.cut)[:, None], colour[None], late[None])
             _paint(canvas, mask, per_frame.reshape(T, 1, 1, 3))
         else:
             _paint(canvas, mask, colour)
-    return canvas + nz.noise
+        objects = mask
+    return canvas + nz.noise, objects
 
 
 def render_video(spec: ClassSpec, rng: np.random.Generator | int, height: int = 64,
@@ -402,6 +447,15 @@ def render_video(spec: ClassSpec, rng: np.random.Generator | int, height: int = 
     classes) with the same generator state and flips time, so for one seed the two
     classes' clips are exact reverses of each other.
     """
+    return render_video_with_nuisance(spec, rng, height, width, frames, classes)[0]
+
+
+def render_video_with_nuisance(spec: ClassSpec, rng: np.random.Generator | int, height: int = 64,
+                               width: int = 64, frames: tuple[int, int] = (12, 24),
+                               classes: Sequence[ClassSpec] | None = None
+                               ) -> tuple[np.ndarray, _Nuisance, np.ndarray]:
+    """``render_video``, the nuisance it drew and the (T, H, W) mask of the class's object(s)
+    (the tests measure colours, positions and sizes with them)."""
     if isinstance(rng, (int, np.integer)):
         rng = np.random.default_rng(int(rng))
     if height % 2 or width % 2:
@@ -414,10 +468,10 @@ def render_video(spec: ClassSpec, rng: np.random.Generator | int, height: int = 
             table.update({c.name: c for c in _full_classes()})
         forward = table[spec.reverse_of]
     nz = _draw_nuisance(rng, height, width, frames)
-    out = _forward_frames(forward, nz, height, width)
+    out, objects = _forward_frames(forward, nz, height, width)
     if spec.reverse_of:
-        out = out[::-1]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        out, objects = out[::-1], objects[::-1]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), nz, np.ascontiguousarray(objects)
 
 
 # --------------------------------------------------------------------------------------
@@ -538,7 +592,7 @@ def _write_labels(path: Path, names: Sequence[str]) -> None:
 
 def _params(size: str, seed: int, height: int, width: int, fps: int,
             preset: WorldSize) -> dict:
-    return {"kind": "video_world", "version": 1, "size": size, "seed": seed,
+    return {"kind": "video_world", "version": 2, "size": size, "seed": seed,
             "height": height, "width": width, "fps": fps,
             "preset": dataclasses.asdict(preset),
             "layout": DATASET_LAYOUT["synthetic"]}  # a new file layout means regenerate
@@ -793,19 +847,35 @@ _POSITIONS: dict[str, tuple[float, float]] = {
     "on the left": (0.25, 0.5), "on the right": (0.75, 0.5), "at the top": (0.5, 0.25),
     "at the bottom": (0.5, 0.75), "in the center": (0.5, 0.5),
 }
-#: Fraction of the captions per kind: a single object, two objects, a motion streak.
-_CAPTION_KINDS = (("single", 0.6), ("pair", 0.15), ("streak", 0.25))
+#: Fraction of the captions per kind. "object" names colour, shape and position; the other
+#: kinds name what the video classes need (staying still, motion, growing, rotating,
+#: changing colour, two objects...) and show it the way a photograph can: see
+#: ``render_caption_image``.
+_CAPTION_KINDS = (("object", 0.34), ("still", 0.08), ("pair", 0.08), ("move", 0.16),
+                  ("size", 0.09), ("rotate", 0.09), ("recolour", 0.07), ("two_move", 0.09))
+#: Objects in the stills are larger than in the videos (web photos frame their subject;
+#: video frames show it small among clutter): a domain gap that fine-tuning closes.
+STILL_OBJECT_SCALE = 1.25
+
+
+def _trail_alphas(n: int) -> np.ndarray:
+    """Opacity of the ``n`` past copies of a trail, oldest (faintest) first."""
+    return np.linspace(0.25, 0.7, n)
 
 
 def render_caption_image(rng: np.random.Generator, image_size: int = 64
                          ) -> tuple[np.ndarray, str]:
     """One still image and its caption.
 
-    Stills ground the appearance words (colours, shapes, positions, "two"). Direction words
-    are grounded the way a photograph shows motion: a fading streak behind the object,
-    captioned "a photo of a red square moving left". Temporal words (growing, appearing,
-    approaching, clockwise, ...) are deliberately *not* in the captions: only video
-    training can teach them, which is what the chapters measure.
+    Stills ground the appearance words (colours, shapes, positions, "two") directly, and the
+    words of change the way a long-exposure photograph or a comic panel shows it: faint
+    copies of where the object *was* behind the solid object where it *is* ("moving left":
+    copies to its right; "growing": smaller outlines inside it; "shrinking": larger outlines
+    around it; "rotating clockwise": copies turned counterclockwise from it; "approaching
+    each other": copies on the outer sides). "Changing colour" is a two-coloured object,
+    "staying still" an object with no trail. So every word of every class name is grounded,
+    but only in stills: no still shows several moments as separate frames, which is what
+    the video chapters add.
     """
     kinds, probs = zip(*_CAPTION_KINDS)
     kind = kinds[int(rng.choice(len(kinds), p=np.array(probs)))]
@@ -818,38 +888,90 @@ def render_caption_image(rng: np.random.Generator, image_size: int = 64
     canvas = (nz.background + nz.noise[0])[None].copy()
     col = np.array(COLOURS[colour], np.float32) + nz.colour_jitter
     one = lambda v: np.full((1, 1, 1), v, np.float32)  # noqa: E731
-    r = nz.radius * scale
-    if kind == "single":
+    r = nz.radius * scale * STILL_OBJECT_SCALE
+    centre = scale / 2 + rng.uniform(-0.12, 0.12, size=2) * scale
+
+    def mask(cx: float, cy: float, radius: float = r, angle: float = nz.angle0,
+             which: str = shape) -> np.ndarray:
+        return _shape_mask(which, xx, yy, one(cx), one(cy), one(radius), one(angle))
+
+    def ghost(m: np.ndarray, alpha: float, outline: bool) -> None:
+        """A faint copy: filled (a streak, drawn under the object) or an outline on top."""
+        if outline:  # the copy's edge: its mask minus the mask shifted inwards by a pixel
+            inner = np.zeros_like(m)
+            inner[:, 1:-1, 1:-1] = m[:, 1:-1, 1:-1] & m[:, :-2, 1:-1] & m[:, 2:, 1:-1] \
+                & m[:, 1:-1, :-2] & m[:, 1:-1, 2:]
+            m = m & ~inner
+            tint = 0.5 * col + 0.5 * 255.0
+        else:
+            tint = col
+        np.copyto(canvas, alpha * tint + (1 - alpha) * canvas, where=m[..., None])
+
+    if kind in ("object", "still"):
         pos = list(_POSITIONS)[int(rng.integers(len(_POSITIONS)))]
         px, py = _POSITIONS[pos]
         px, py = px + rng.uniform(-0.08, 0.08), py + rng.uniform(-0.08, 0.08)
-        mask = _shape_mask(shape, xx, yy, one(px * scale), one(py * scale), one(r),
-                           one(nz.angle0))
-        _paint(canvas, mask, col)
-        return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} {pos}"
+        _paint(canvas, mask(px * scale, py * scale), col)
+        what = pos if kind == "object" else "staying still"
+        return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} {what}"
     if kind == "pair":
         close = bool(rng.integers(2))
-        sep = (2.4 * nz.radius if close else 0.55) * scale
+        sep = (2.4 * r if close else 0.55 * scale)
         c, s = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
         for sign in (-1, 1):
-            mask = _shape_mask(shape, xx, yy, one(scale / 2 + sign * sep / 2 * c),
-                               one(scale / 2 + sign * sep / 2 * s), one(r), one(nz.angle0))
-            _paint(canvas, mask, col)
+            _paint(canvas, mask(scale / 2 + sign * sep / 2 * c, scale / 2 + sign * sep / 2 * s), col)
         where = "close together" if close else "far apart"
         return _to_uint8(canvas[0]), f"a photo of two {colour} {shape}s {where}"
-    direction = DIRECTIONS[int(rng.integers(len(DIRECTIONS)))]
-    step = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction]
-    span = 0.4 * scale
-    x_end = scale / 2 + step[0] * span / 2
-    y_end = scale / 2 + step[1] * span / 2
-    bg = canvas.copy()
-    for i, alpha in enumerate(np.linspace(0.15, 1.0, 6)):  # oldest, faintest first
-        back = (5 - i) / 5 * span
-        mask = _shape_mask(shape, xx, yy, one(x_end - step[0] * back),
-                           one(y_end - step[1] * back), one(r), one(nz.angle0))
-        blend = alpha * col + (1 - alpha) * bg
-        np.copyto(canvas, blend, where=mask[..., None])
-    return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} moving {direction}"
+    if kind == "move":
+        direction = DIRECTIONS[int(rng.integers(len(DIRECTIONS)))]
+        step = np.array({"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction])
+        end = centre + step * 0.2 * scale
+        for alpha, back in zip(_trail_alphas(5), np.linspace(0.4, 0.08, 5) * scale):
+            ghost(mask(*(end - step * back)), alpha, outline=False)
+        _paint(canvas, mask(*end), col)
+        axis = "horizontally" if direction in ("left", "right") else "vertically"
+        said = direction if rng.integers(2) else axis
+        return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} moving {said}"
+    if kind == "size":
+        growing = bool(rng.integers(2))
+        now = r * (1.3 if growing else 0.7)
+        _paint(canvas, mask(*centre, radius=now), col)
+        for alpha, k in zip(_trail_alphas(3), (3, 2, 1)):  # oldest first
+            past = now * (1 - 0.22 * k) if growing else now * (1 + 0.35 * k)
+            ghost(mask(*centre, radius=past), alpha, outline=True)
+        return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} {'growing' if growing else 'shrinking'}"
+    if kind == "rotate":
+        which = ("triangle", "square")[int(rng.integers(2))]
+        clockwise = bool(rng.integers(2))
+        big = r * 1.2
+        for alpha, k in zip(_trail_alphas(3), (3, 2, 1)):
+            # clockwise on screen = increasing angle (y down): the past lies at smaller angles;
+            # faint filled copies under the object show as corners trailing on one side
+            past = nz.angle0 - (1 if clockwise else -1) * np.deg2rad(20.0 * k)
+            ghost(mask(*centre, radius=big, angle=past, which=which), alpha, outline=False)
+        _paint(canvas, mask(*centre, radius=big, which=which), col)
+        sense = "clockwise" if clockwise else "counterclockwise"
+        return _to_uint8(canvas[0]), f"a photo of a {colour} {which} rotating {sense}"
+    if kind == "recolour":
+        other = [c for c in COLOURS if c != colour][int(rng.integers(len(COLOURS) - 1))]
+        whole = mask(*centre)
+        cos, sin = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
+        side = (cos * (xx - centre[0]) + sin * (yy - centre[1])) > 0
+        _paint(canvas, whole & ~side, col)
+        _paint(canvas, whole & side, np.array(COLOURS[other], np.float32) + nz.colour_jitter)
+        return _to_uint8(canvas[0]), f"a photo of a {shape} changing colour"
+    # two_move: two objects with trails on their outer sides (approaching) or inner sides
+    approaching = bool(rng.integers(2))
+    c, s = np.cos(nz.axis_angle), np.sin(nz.axis_angle)
+    sep_now = (2.6 * r if approaching else 0.55 * scale)
+    sep_past = np.linspace(0.55 * scale, 2.6 * r, 5) if approaching else np.linspace(2.6 * r, 0.55 * scale, 5)
+    for sign in (-1, 1):
+        for alpha, sep in zip(_trail_alphas(4), sep_past[:4]):
+            ghost(mask(scale / 2 + sign * sep / 2 * c, scale / 2 + sign * sep / 2 * s), alpha, outline=False)
+    for sign in (-1, 1):
+        _paint(canvas, mask(scale / 2 + sign * sep_now / 2 * c, scale / 2 + sign * sep_now / 2 * s), col)
+    motion = "approaching each other" if approaching else "moving apart"
+    return _to_uint8(canvas[0]), f"a photo of two {colour} {shape}s {motion}"
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
@@ -866,7 +988,7 @@ def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 400
     """
     if image_size % 2 or image_size < 16:
         raise ValueError(f"image_size must be even and >= 16, got {image_size}")
-    params = {"kind": "image_captions", "version": 1, "seed": seed, "n": n,
+    params = {"kind": "image_captions", "version": 2, "seed": seed, "n": n,
               "image_size": image_size}
     out = Path(root).resolve() / f"image_captions_{_hash(params)}.npz"
     if out.exists():

@@ -219,7 +219,7 @@ def _augmented_clips(augment, flip: bool, name: str, seeds: range):
     import numpy as np
     from torchvision import tv_tensors
 
-    from tcclip.data import synthetic as S
+    from tcclip.world import synthetic as S
     from tcclip.data.sampling import segment_indices
 
     spec = {s.name: s for s in S.build_classes()}[name]

@@ -208,3 +208,26 @@ def test_profile_clip_gives_every_class_name_its_own_feature():
         gap.fill_diagonal_(float("inf"))
         i, j = divmod(int(gap.argmin()), len(world.classes))
         assert float(gap.min()) >= math.log(9), (model_name, world.classes[i], world.classes[j], float(gap.min()))
+
+
+def test_weights_are_current_rejects_weights_of_another_world(tmp_path):
+    """Weights pretrained on an older world's stills (another captions file), with other
+    settings or without a sidecar are stale: clip_weights pretrains again instead of reusing them."""
+    import json
+
+    from tcclip.world.pretrain import PretrainConfig, sidecar_path, weights_are_current
+    from tcclip.world.synthetic import captions_file_name
+
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"")
+    assert not weights_are_current(weights)  # no sidecar
+    cfg = PretrainConfig()
+    good = {"seed": 0, "config": cfg.as_dict(), "captions_file": captions_file_name(0, cfg.num_images, cfg.image_size)}
+    sidecar_path(weights).write_text(json.dumps(good))
+    assert weights_are_current(weights)
+    sidecar_path(weights).write_text(json.dumps({**good, "config": {**cfg.as_dict(), "threads": 1}}))
+    assert weights_are_current(weights)  # the thread count does not change what is learned
+    sidecar_path(weights).write_text(json.dumps({**good, "captions_file": "image_captions_88c2ef445c551057.npz"}))
+    assert not weights_are_current(weights)  # world v1's stills
+    sidecar_path(weights).write_text(json.dumps({**good, "config": {**cfg.as_dict(), "steps": 7}}))
+    assert not weights_are_current(weights)

@@ -32,16 +32,22 @@ def clip_weights(profile: Optional[Profile] = None) -> Optional[str]:
     """CLIP weights for ``build_model(pretrained=...)``: the profile's tag, or the tiny weights.
 
     In the tiny profile the weights are pretrained on the synthetic stills the first time
-    they are needed (``python -m tcclip pretrain-mini`` does the same explicitly).
+    they are needed, and again when the file was made by an older world generator or other
+    settings (``python -m tcclip pretrain-mini`` does the same explicitly).
     """
     profile = profile or get_profile()
     if not profile.is_tiny:
         return profile.pretrained
+    from .pretrain import pretrain_mini, weights_are_current
+
     path = Path(profile.pretrained)
     if not path.is_file():
-        from .pretrain import pretrain_mini
-
         log.info("pretraining the tiny CLIP on synthetic stills (first use) -> %s", path)
+        pretrain_mini(path, cache_dir=profile.cache_dir)
+    elif not weights_are_current(path):
+        # weights of an older world (its class words) would be reused silently otherwise
+        log.warning("%s was pretrained on stills the current world no longer makes (or has no sidecar): "
+                    "pretraining again", path)
         pretrain_mini(path, cache_dir=profile.cache_dir)
     return str(path)
 

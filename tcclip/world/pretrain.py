@@ -52,6 +52,7 @@ __all__ = [
     "encode_captions",
     "retrieval_accuracy",
     "class_text_similarity",
+    "weights_are_current",
     "zero_shot_video_accuracy",
     "load_test_videos",
     "main",
@@ -467,6 +468,24 @@ def _atomic_write_text(text: str, path: Path) -> None:
 def sidecar_path(weights: str | os.PathLike) -> Path:
     """The JSON file that describes a weights file: same name, ``.json`` suffix."""
     return Path(weights).with_suffix(".json")
+
+
+def weights_are_current(weights: str | os.PathLike, config: Optional[PretrainConfig] = None,
+                        seed: int = 0) -> bool:
+    """Whether ``weights`` were pretrained on the stills the current generator makes, with
+    ``config``: its sidecar names the captions file (whose name hashes the generator's version)
+    and the settings. Weights made before the world changed (or without a sidecar) are not."""
+    from .synthetic import captions_file_name
+
+    cfg = config or PretrainConfig()
+    try:
+        info = json.loads(sidecar_path(weights).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    recorded = {k: v for k, v in info.get("config", {}).items() if k != "threads"}
+    wanted = {k: v for k, v in json.loads(json.dumps(cfg.as_dict())).items() if k != "threads"}
+    return (info.get("captions_file") == captions_file_name(seed, cfg.num_images, cfg.image_size)
+            and info.get("seed") == seed and recorded == wanted)
 
 
 def pretrain_mini(

@@ -59,6 +59,7 @@ from tcclip.data.registry import (
 
 __all__ = [
     "CLASS_FAMILIES",
+    "captions_file_name",
     "COLOURS",
     "SHAPES",
     "SIZES",
@@ -978,6 +979,12 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
+def captions_file_name(seed: int = 0, n: int = 4000, image_size: int = 64) -> str:
+    """The file name of the captioned stills of these parameters (it changes with the generator's version)."""
+    params = {"kind": "image_captions", "version": 2, "seed": seed, "n": n, "image_size": image_size}
+    return f"image_captions_{_hash(params)}.npz"
+
+
 def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 4000,
                             image_size: int = 64, progress: bool = False) -> Path:
     """Write ``n`` captioned stills to ``root/image_captions_<hash>.npz``; return the path.
@@ -988,9 +995,7 @@ def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 400
     """
     if image_size % 2 or image_size < 16:
         raise ValueError(f"image_size must be even and >= 16, got {image_size}")
-    params = {"kind": "image_captions", "version": 2, "seed": seed, "n": n,
-              "image_size": image_size}
-    out = Path(root).resolve() / f"image_captions_{_hash(params)}.npz"
+    out = Path(root).resolve() / captions_file_name(seed, n, image_size)
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

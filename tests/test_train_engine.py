@@ -294,3 +294,21 @@ def test_engine_fits_the_training_clips(world, tiny_clip_path, tmp_path):
         per_look.setdefault(names[r["label"]], []).append(look[names[r["pred"]]] == look[names[r["label"]]])
     accuracy = {name: 100 * sum(ok) / len(ok) for name, ok in per_look.items()}
     assert min(accuracy.values()) >= 95, accuracy
+
+
+def test_training_probe_draws_learning_curves_from_the_untrained_model(world, tiny_clip_path, tmp_path):
+    """eval.train_probe=N evaluates N training clips with every validation and once before the
+    first step (epoch -1, step 0: the untrained model); that point never becomes best.pt."""
+    from tcclip.train.protocols import train_probe, train_views
+
+    cfg = compose_config(tiny(world, tiny_clip_path, tmp_path / "probe", "protocol=fully_supervised", "model=vifi_clip",
+                              "protocol.epochs=2", "eval.every_epochs=1", "eval.train_probe=6", "eval.test=false"))
+    probe = train_probe(cfg, train_views(cfg)[0])
+    assert len(probe) == 6 and probe.dataset.mode == "test"
+    res = run(cfg)
+    vals = res["train"]["validations"]
+    assert [(v["epoch"], v["step"]) for v in vals] == [(-1, 0), (0, 1), (1, 2)]
+    assert all(0 <= v["train_top1"] <= v["train_top5"] <= 100 and v["num_videos"] > 0 for v in vals)
+    assert res["train"]["best_epoch"] in (0, 1)
+    assert compose_config(tiny(world, tiny_clip_path, tmp_path / "none")).eval.train_probe == 0
+    assert train_probe(compose_config(tiny(world, tiny_clip_path, tmp_path / "none")), train_views(cfg)[0]) is None

@@ -29,7 +29,7 @@ def _load() -> list[float]:
 
 
 def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_root: str) -> dict:
-    from tcclip.train import compose_config, evaluate, train_views
+    from tcclip.train import compose_config, train_views
     from tcclip.train.data import build_video_dataset
     from tcclip.train.distributed import init_distributed
     from tcclip.train.engine import train
@@ -53,15 +53,12 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
     train_set = build_video_dataset(cfg, mode="train", **t_args)
     val_set = build_video_dataset(cfg, mode="test", num_clips=1, num_crops=1, **v_args)
     probe = train_probe(cfg, t_args)
-    torch.manual_seed(args.seed)
-    model = build_run_model(cfg, train_set.classnames).to(info.device)
-    started = time.time()
-    untrained = {"step": 0, "top1": evaluate(model, val_set, batch_size=32, info=info)["top1"],
-                 "train_top1": evaluate(model, probe, batch_size=32, info=info)["top1"]}
-    load_before = _load()
+    model = build_run_model(cfg, train_set.classnames)
+    started, load_before = time.time(), _load()
+    # with a training probe the engine also evaluates the model before its first step (step 0)
     summary = train(cfg, model, train_set, val_set, info, output, train_probe=probe)
-    curve = [untrained] + [{"step": v["step"], "top1": v["top1"], "train_top1": v["train_top1"]}
-                           for v in summary["validations"] if "train_top1" in v]
+    curve = [{"step": v["step"], "top1": v["top1"], "train_top1": v["train_top1"]}
+             for v in summary["validations"] if "train_top1" in v]
     return {"model": model_name, "curve": curve, "losses": [h["loss"] for h in summary["history"]],
             "wall_s": round(time.time() - started, 1), "load_before": load_before, "load_after": _load(),
             "num_train": len(train_set), "num_val": len(val_set), "num_probe": len(probe),

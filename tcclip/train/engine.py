@@ -4,7 +4,7 @@
                          precision), the schedule, the state (restored on resume), the logger
     train_step        one optimizer step; the book calls it too
     train_epoch       the steps of one epoch (resumable mid-epoch), stopping on request
-    finish_epoch      validation, best.pt, last.pt
+    finish_epoch      validation (``validate``; with a training probe: learning curves), best.pt, last.pt
     write_checkpoint  last.pt / best.pt, everything an exact resume needs
     train             all of the above in order, and what each kind of stop leaves behind
 
@@ -391,19 +391,7 @@ def finish_epoch(run: TrainingRun, val_set, epoch: int, train_probe=None) -> Non
     every, last_epoch = int(cfg.eval.every_epochs), epoch + 1 == int(cfg.protocol.epochs)
     val = {}
     if val_set is not None and every > 0 and ((epoch + 1) % every == 0 or last_epoch):
-        model = run.parts.model.module if info.enabled else run.parts.model
-        val = evaluate(model, val_set, batch_size=int(cfg.eval.batch_size), device=info.device,
-                       amp=run.parts.precision.amp, workers=int(cfg.data.workers), info=info,
-                       dtype=run.parts.precision.dtype, progress=bool(cfg.log.progress), desc=f"val {epoch + 1}")
-        val = {"epoch": epoch, "step": state.step, **val}
-        if train_probe is not None:
-            probe = evaluate(model, train_probe, batch_size=int(cfg.eval.batch_size), device=info.device,
-                             amp=run.parts.precision.amp, workers=int(cfg.data.workers), info=info,
-                             dtype=run.parts.precision.dtype)
-            val.update(train_top1=probe["top1"], train_top5=probe["top5"])
-            run.logger.scalar("train_probe/top1", probe["top1"], state.step)
-        run.validations.append(val)
-        run.logger.scalar("val/top1", val["top1"], state.step)
+        val = validate(run, val_set, epoch, train_probe)
         skipped = int(all_reduce_sum(torch.tensor([float(state.skipped_videos)]), info)[0])
         if info.is_main:
             log.info("epoch %d validation: top-1 %.2f top-5 %.2f (%d videos); %d training videos skipped so far",
@@ -413,6 +401,24 @@ def finish_epoch(run: TrainingRun, val_set, epoch: int, train_probe=None) -> Non
         state.best_metric, state.best_epoch = float(val["top1"]), epoch
         write_checkpoint(run, "best.pt")
     write_checkpoint(run, "last.pt")
+
+
+def validate(run: TrainingRun, val_set, epoch: int, train_probe=None) -> dict:
+    """Top-1/top-5 on ``val_set`` (and ``train_top1``/``train_top5`` on ``train_probe``) now;
+    appended to ``run.validations`` and logged. ``epoch`` -1 is the model before its first step."""
+    cfg, state, info = run.cfg, run.state, run.info
+    model = run.parts.model.module if info.enabled else run.parts.model
+    kwargs = dict(batch_size=int(cfg.eval.batch_size), device=info.device, amp=run.parts.precision.amp,
+                  workers=int(cfg.data.workers), info=info, dtype=run.parts.precision.dtype)
+    val = evaluate(model, val_set, progress=bool(cfg.log.progress), desc=f"val {epoch + 1}", **kwargs)
+    val = {"epoch": epoch, "step": state.step, **val}
+    if train_probe is not None:
+        probe = evaluate(model, train_probe, **kwargs)
+        val.update(train_top1=probe["top1"], train_top5=probe["top5"])
+        run.logger.scalar("train_probe/top1", probe["top1"], state.step)
+    run.validations.append(val)
+    run.logger.scalar("val/top1", val["top1"], state.step)
+    return val
 
 
 def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Path:
@@ -453,7 +459,8 @@ def write_checkpoint(run: TrainingRun, name: str, collective: bool = True) -> Pa
 def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo, output: Path,
           on_step: Optional[Callable[[dict], None]] = None, train_probe=None) -> dict:
     """Train ``model`` on ``train_set`` under ``cfg``; validate on ``val_set`` after each epoch
-    (and evaluate ``train_probe``, training videos in test mode, with it: see ``finish_epoch``).
+    (and evaluate ``train_probe``, training videos in test mode, with it, also before the first
+    step: see ``finish_epoch``).
 
     Writes ``output/last.pt`` (every epoch, every ``train.checkpoint_every`` steps and at every
     stop) and ``output/best.pt`` (best validation top-1). Returns a summary: schedule, per-step
@@ -462,6 +469,8 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
     """
     run = setup(cfg, model, train_set, info, output, on_step)
     last, stopped = run.output / "last.pt", None
+    if train_probe is not None and val_set is not None and run.state.step == 0 and not run.validations:
+        validate(run, val_set, -1, train_probe)  # the learning curves start at the untrained model
     try:
         with StopRequest() as stop:
             for epoch in range(run.state.epochs_done, int(cfg.protocol.epochs)):

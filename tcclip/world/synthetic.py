@@ -979,10 +979,13 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
+def _captions_params(seed: int, n: int, image_size: int) -> dict:
+    return {"kind": "image_captions", "version": 2, "seed": seed, "n": n, "image_size": image_size}
+
+
 def captions_file_name(seed: int = 0, n: int = 4000, image_size: int = 64) -> str:
     """The file name of the captioned stills of these parameters (it changes with the generator's version)."""
-    params = {"kind": "image_captions", "version": 2, "seed": seed, "n": n, "image_size": image_size}
-    return f"image_captions_{_hash(params)}.npz"
+    return f"image_captions_{_hash(_captions_params(seed, n, image_size))}.npz"
 
 
 def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 4000,
@@ -995,6 +998,7 @@ def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 400
     """
     if image_size % 2 or image_size < 16:
         raise ValueError(f"image_size must be even and >= 16, got {image_size}")
+    params = _captions_params(seed, n, image_size)
     out = Path(root).resolve() / captions_file_name(seed, n, image_size)
     if out.exists():
         return out

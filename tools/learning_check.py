@@ -29,7 +29,7 @@ def _load() -> list[float]:
 
 
 def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_root: str) -> dict:
-    from tcclip.train import compose_config, train_views
+    from tcclip.train import compose_config, evaluate, train_views
     from tcclip.train.data import build_video_dataset
     from tcclip.train.distributed import init_distributed
     from tcclip.train.engine import train
@@ -45,7 +45,7 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
         f"protocol.min_lr={args.lr / 100}", "protocol.warmup_epochs=0", f"protocol.steps_per_epoch={args.every}",
         f"protocol.epochs={args.steps // args.every}", "eval.every_epochs=1", f"eval.train_probe={args.probe}",
         "eval.batch_size=32", "log.csv=false", "log.progress=false", "train.mixup=0", "train.cutmix=0",
-        f"data.workers={args.workers}",
+        f"data.workers={args.workers}", *args.override,
     ]
     cfg = compose_config(overrides, profile="tiny")
     info = init_distributed(str(cfg.device))
@@ -59,7 +59,18 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
     summary = train(cfg, model, train_set, val_set, info, output, train_probe=probe)
     curve = [{"step": v["step"], "top1": v["top1"], "train_top1": v["train_top1"]}
              for v in summary["validations"] if "train_top1" in v]
-    return {"model": model_name, "curve": curve, "losses": [h["loss"] for h in summary["history"]],
+    # top-1 per family of the world with the last weights, on the probe and the validation list
+    from tcclip.world.synthetic import build_classes
+
+    family = {c.name: c.family for c in build_classes()}
+    per_family = {}
+    for split, dataset in (("train", probe), ("val", val_set)):
+        rows = evaluate(model, dataset, batch_size=32, info=info, return_predictions=True)["predictions"]
+        names, hits = train_set.classnames, {}
+        for r in rows:
+            hits.setdefault(family[names[r["label"]]], []).append(r["pred"] == r["label"])
+        per_family[split] = {f: round(100 * sum(h) / len(h), 1) for f, h in sorted(hits.items())}
+    return {"model": model_name, "curve": curve, "per_family_last": per_family, "losses": [h["loss"] for h in summary["history"]],
             "wall_s": round(time.time() - started, 1), "load_before": load_before, "load_after": _load(),
             "num_train": len(train_set), "num_val": len(val_set), "num_probe": len(probe),
             "num_classes": len(train_set.classnames), "finished": summary["finished"]}
@@ -123,6 +134,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--models", default="vifi_clip,tc_clip")
     parser.add_argument("--out", default="results/miniature/learning")
+    parser.add_argument("--override", action="append", default=[],
+                        help="extra run-config override (repeatable), e.g. --override train.label_smoothing=0")
     args = parser.parse_args(argv)
 
     from tcclip.train.protocols import git_commit, machine_info

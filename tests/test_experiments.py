@@ -177,7 +177,7 @@ def test_quick_run_writes_results_with_schema(quick_run):
         elif unit["analysis"]:
             wanted |= {f"{m}_{o}" for m in ("top1", "across_frames_top1", "pairs_partner_rate")
                        for o in ("shuffled", "reversed")}
-            assert [p["step"] for p in rec["curve"]] == list(range(1, unit["steps"] + 1))  # curve_every=1
+            assert [p["step"] for p in rec["curve"]] == list(range(0, unit["steps"] + 1))  # step 0 + curve_every=1
             assert rec["train_per_class"] and rec["loss_curve"]
         assert wanted <= set(rec["metrics"]), (rec["name"], sorted(wanted - set(rec["metrics"])))
         for name, value in rec["metrics"].items():

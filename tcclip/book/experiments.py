@@ -84,7 +84,7 @@ class Settings:
     batch: int = 8
     lr: float = 3e-4  # base learning rate of every run (prompt parts x10, as in the recipe)
     test_clips: int = 1  # one view per test video: the budget goes to training, not to views
-    curve_every: int = 100  # fully supervised: validation + training probe every N steps (learning curves)
+    curve_every: int = 100  # fully supervised: validation + training probe at step 0 and every N steps (learning curves)
     train_probe: int = 130  # training videos evaluated at each curve point (the training curve)
     ablation_protocol: str = "fully_supervised"
     ablations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (

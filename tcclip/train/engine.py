@@ -469,9 +469,9 @@ def train(cfg: DictConfig, model: nn.Module, train_set, val_set, info: DistInfo,
     """
     run = setup(cfg, model, train_set, info, output, on_step)
     last, stopped = run.output / "last.pt", None
-    if train_probe is not None and val_set is not None and run.state.step == 0 and not run.validations:
-        validate(run, val_set, -1, train_probe)  # the learning curves start at the untrained model
     try:
+        if train_probe is not None and val_set is not None and run.state.step == 0 and not run.validations:
+            validate(run, val_set, -1, train_probe)  # the learning curves start at the untrained model
         with StopRequest() as stop:
             for epoch in range(run.state.epochs_done, int(cfg.protocol.epochs)):
                 stopped = train_epoch(run, epoch, stop)

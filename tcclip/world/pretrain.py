@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tcclip.io import atomic_torch_save, atomic_write_text
+
 log = logging.getLogger("tcclip")
 
 __all__ = [
@@ -447,24 +449,6 @@ def zero_shot_video_accuracy(pretrained: Optional[str], videos: torch.Tensor, la
     }
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` next to ``path`` then rename: readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _atomic_write_text(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def sidecar_path(weights: str | os.PathLike) -> Path:
     """The JSON file that describes a weights file: same name, ``.json`` suffix."""
     return Path(weights).with_suffix(".json")
@@ -525,7 +509,7 @@ def pretrain_mini(
     images, captions = load_image_captions(npz)
     n_train = cfg.num_images - cfg.holdout
     result = train_clip(images[:n_train], captions[:n_train], cfg, seed=seed, progress=progress)
-    _atomic_torch_save(result.model.state_dict(), out)
+    atomic_torch_save(result.model.state_dict(), out)
 
     metrics: dict[str, Any] = {
         "loss_first": round(result.losses[0], 4),
@@ -552,7 +536,7 @@ def pretrain_mini(
         "metrics": metrics,
         "losses": [round(v, 4) for v in result.losses],
     }
-    _atomic_write_text(json.dumps(info, indent=1), sidecar_path(out))
+    atomic_write_text(sidecar_path(out), json.dumps(info, indent=1))
     log.info("TC-Tiny pretrained in %.0fs -> %s", info["seconds"], out)
     return out
 

@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from tcclip.io import atomic_path, atomic_write_text
 from tcclip.data.registry import (
     DATASET_LAYOUT,
     DATASET_SPECS,
@@ -505,13 +505,9 @@ def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 8,
     """
     import av
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     codec = codec or _pick_encoder()
-    fd, tmp = tempfile.mkstemp(suffix=".mp4.part", dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, "w", format="mp4") as container:
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), "w", format="mp4") as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
@@ -525,10 +521,6 @@ def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 8,
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 # --------------------------------------------------------------------------------------
@@ -573,22 +565,16 @@ def class_dir_name(name: str) -> str:
 
 def _write_text(path: Path, lines: Iterable[str]) -> None:
     """Atomic text write: a crash never leaves a truncated list that looks complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def _write_labels(path: Path, names: Sequence[str]) -> None:
     """``id,name`` csv with a header; ids are positions in ``names``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "name"])
         for i, n in enumerate(names):
             writer.writerow([i, n])
-    os.replace(tmp, path)
 
 
 def _params(size: str, seed: int, height: int, width: int, fps: int,
@@ -833,10 +819,8 @@ def generate_video_world(root: str | os.PathLike, seed: int = 0, size: str = "de
     _run_jobs(work, workers, progress)
     _write_views(root, names, preset, seed, jobs)
     seconds = time.perf_counter() - start
-    tmp = manifest.with_name("manifest.json.part")
-    tmp.write_text(json.dumps({"params": params, "param_hash": phash, "complete": True,
-                               "classes": names, "seconds": round(seconds, 2)}, indent=1))
-    os.replace(tmp, manifest)
+    atomic_write_text(manifest, json.dumps({"params": params, "param_hash": phash, "complete": True,
+                                            "classes": names, "seconds": round(seconds, 2)}, indent=1))
     return _world_info(root, specs, preset, seed, params, phash, True, seconds)
 
 
@@ -1013,9 +997,8 @@ def generate_image_captions(root: str | os.PathLike, seed: int = 0, n: int = 400
     for i in it:
         images[i], cap = render_caption_image(np.random.default_rng([seed, 7, i]), image_size)
         captions.append(cap)
-    tmp = out.with_name(out.name + ".part.npz")
-    np.savez(tmp, images=images, captions=np.array(captions), params=json.dumps(params))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:  # a file object: numpy adds no ".npz" to it
+        np.savez(fh, images=images, captions=np.array(captions), params=json.dumps(params))
     return out
 
 

@@ -231,3 +231,21 @@ def test_weights_are_current_rejects_weights_of_another_world(tmp_path):
     assert not weights_are_current(weights)  # world v1's stills
     sidecar_path(weights).write_text(json.dumps({**good, "config": {**cfg.as_dict(), "steps": 7}}))
     assert not weights_are_current(weights)
+
+
+def test_appearance_attribute_accuracy_tells_colour_from_shape():
+    """The measurement that found world v2's cause: colour right, shape wrong, or both, per video."""
+    from tcclip.world.pretrain import appearance_attribute_accuracy
+    from tcclip.world.synthetic import build_classes
+
+    names = [c.name for c in build_classes()]
+    idx = {n: i for i, n in enumerate(names)}
+    labels = [idx["a red square staying still"], idx["a green circle staying still"],
+              idx["a blue triangle staying still"], idx["a blue triangle staying still"], idx["a ring staying still"]]
+    preds = [idx["a red triangle staying still"],   # colour right, shape wrong
+             idx["a green circle staying still"],   # both right
+             idx["a blue square staying still"],    # colour right, shape wrong
+             idx["a ring staying still"],           # outside the family: neither
+             idx["a red circle growing"]]           # not an appearance video: not counted
+    assert appearance_attribute_accuracy(names, labels, preds) == {"colour": 0.75, "shape": 0.25}
+    assert appearance_attribute_accuracy(names, labels[4:], preds[4:]) == {"colour": None, "shape": None}

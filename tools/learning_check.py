@@ -134,6 +134,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--models", default="vifi_clip,tc_clip")
     parser.add_argument("--out", default="results/miniature/learning")
+    parser.add_argument("--weights", default=None, help="CLIP weights file (default: the tiny profile's, made on first use)")
     parser.add_argument("--override", action="append", default=[],
                         help="extra run-config override (repeatable), e.g. --override train.label_smoothing=0")
     args = parser.parse_args(argv)
@@ -147,7 +148,7 @@ def main(argv=None) -> int:
     started = time.time()
     profile = get_profile("tiny")
     world = synthetic_world(profile)
-    weights = clip_weights(profile)
+    weights = args.weights or clip_weights(profile)
     assets_s = round(time.time() - started, 1)
     data_root = str(profile.data_root)
     results = {"command": " ".join(["python", "tools/learning_check.py", *(argv or sys.argv[1:])]),

@@ -186,6 +186,9 @@ def test_class_text_similarity_reports_the_closest_pair(small_run):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 14, open: the tiny CLIP does not see shape yet, so shape words and "
+                   "time-reversed pairs share text features (results/miniature/learning/README.md); strict, so the "
+                   "run fails as soon as a fix makes this pass and the marker must go")
 def test_profile_clip_gives_every_class_name_its_own_feature():
     """The tiny CLIP (the profile's weights, pretrained on first use) separates the text of
     every two class names of the world enough to matter: with its temperature s, two text

@@ -62,6 +62,29 @@ def load_tool(name: str, folder: str = "tools"):
     return module
 
 
+def install_random_tiny_clip(tiny_clip_path: str, cache: Path) -> Path:
+    """Make ``tiny_clip_path``'s random weights the tiny CLIP of the profile cache ``cache``.
+
+    Without a sidecar saying they were made for the current world's stills, the profile would
+    treat them as stale and pretrain a tiny CLIP first (minutes), which tests of the pipeline do
+    not need. The sidecar says what they are: random weights, not a pretraining.
+    """
+    import json
+
+    from tcclip.world.pretrain import PretrainConfig, sidecar_path
+    from tcclip.world.synthetic import captions_file_name
+
+    cfg = PretrainConfig()
+    weights = cache / "weights" / "tc_tiny_pretrained.pt"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tiny_clip_path, weights)
+    sidecar_path(weights).write_text(json.dumps({
+        "note": "random TC-Tiny weights installed by the tests (no pretraining)", "seed": 0,
+        "config": cfg.as_dict(), "captions_file": captions_file_name(0, cfg.num_images, cfg.image_size),
+        "metrics": {}}), encoding="utf-8")
+    return weights
+
+
 def _file_digests(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}

@@ -8,7 +8,6 @@ and the figures are written.
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -16,6 +15,9 @@ import torch
 from torch import nn
 
 from tcclip.book import experiments as ex
+from tcclip.world.pretrain import weights_are_current
+
+from conftest import install_random_tiny_clip
 
 
 class _Recorder(nn.Module):
@@ -134,8 +136,8 @@ def test_load_results_missing_says_how_to_make_it(tmp_path):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, tiny_clip_path):
     cache = tmp_path_factory.mktemp("cache")
-    (cache / "weights").mkdir()
-    shutil.copy(tiny_clip_path, cache / "weights" / "tc_tiny_pretrained.pt")
+    weights = install_random_tiny_clip(tiny_clip_path, cache)
+    assert weights_are_current(weights)  # else the run would pretrain a tiny CLIP first (minutes)
     out = tmp_path_factory.mktemp("out") / "miniature"
     mp = pytest.MonkeyPatch()
     mp.setenv("TCCLIP_CACHE", str(cache))

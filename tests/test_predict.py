@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import torch
@@ -12,6 +11,8 @@ from tcclip.book.explain import explain_video, group_ids_from_sources
 from tcclip.cli.predict import main
 from tcclip.data.sampling import ViewSpec, parse_views
 from tcclip.predict import load_clip_views, predict_videos
+
+from conftest import install_random_tiny_clip
 
 CLASSES = ["a ring moving horizontally", "a blue square staying still", "a red circle growing", "two green circles moving apart"]
 
@@ -41,9 +42,7 @@ def tc_model(tiny_clip_path):
 @pytest.fixture
 def tiny_cache(tmp_path, monkeypatch, tiny_clip_path):
     """A private TCCLIP_CACHE whose tiny weights are the test's random CLIP (no pretraining)."""
-    weights = tmp_path / "weights" / "tc_tiny_pretrained.pt"
-    weights.parent.mkdir(parents=True)
-    shutil.copy(tiny_clip_path, weights)
+    install_random_tiny_clip(tiny_clip_path, tmp_path)
     monkeypatch.setenv("TCCLIP_CACHE", str(tmp_path))
     monkeypatch.setenv("TCCLIP_PROFILE", "tiny")
     return tmp_path

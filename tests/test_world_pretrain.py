@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,6 +235,34 @@ def test_weights_are_current_rejects_weights_of_another_world(tmp_path):
     assert not weights_are_current(weights)  # world v1's stills
     sidecar_path(weights).write_text(json.dumps({**good, "config": {**cfg.as_dict(), "steps": 7}}))
     assert not weights_are_current(weights)
+
+
+def test_clip_weights_never_replaces_weights_the_caller_chose(tmp_path, tiny_clip_path, monkeypatch):
+    """Only the cache's own tiny CLIP is pretrained (again); a weights file given in the profile
+    is used as it is, even without a sidecar (a profile pointing at the tests' random weights
+    once had them overwritten by a 20-minute pretraining), and a missing one is an error."""
+    import dataclasses
+    import hashlib
+
+    from tcclip.world import pretrain
+    from tcclip.world.assets import clip_weights
+    from tcclip.world.profile import get_profile
+
+    monkeypatch.setenv("TCCLIP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pretrain, "pretrain_mini", lambda *a, **k: pytest.fail("pretrained the caller's weights"))
+    digest = hashlib.sha256(Path(tiny_clip_path).read_bytes()).hexdigest()
+    profile = dataclasses.replace(get_profile("tiny"), pretrained=str(tiny_clip_path))
+    assert clip_weights(profile) == str(tiny_clip_path)
+    assert hashlib.sha256(Path(tiny_clip_path).read_bytes()).hexdigest() == digest
+    with pytest.raises(FileNotFoundError, match="do not exist"):
+        clip_weights(dataclasses.replace(profile, pretrained=str(tmp_path / "nope.pt")))
+    # the cache's own file without a sidecar is stale: that one is pretrained again
+    calls = []
+    monkeypatch.setattr(pretrain, "pretrain_mini", lambda path, **k: calls.append(Path(path)))
+    own = get_profile("tiny")
+    Path(own.pretrained).parent.mkdir(parents=True)
+    Path(own.pretrained).write_bytes(b"old")
+    assert clip_weights(own) == own.pretrained and calls == [Path(own.pretrained)]
 
 
 def test_appearance_attribute_accuracy_tells_colour_from_shape():

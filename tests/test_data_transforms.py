@@ -258,10 +258,11 @@ def _slope(values: torch.Tensor) -> float:
     return float((t * (values.double() - values.double().mean())).sum() / (t * t).sum())
 
 
-TINY_PROFILE_CLASSES = ["a red square staying still", "a cyan triangle staying still", "a purple circle staying still",
+TINY_PROFILE_CLASSES = ["a red checkered circle staying still", "a cyan striped circle staying still",
+                        "a purple circle staying still",
                         "a ring moving horizontally", "a ring moving vertically", "a ring changing colour",
                         "a red circle growing", "two green circles moving apart",
-                        "a yellow triangle rotating clockwise"]
+                        "a yellow striped circle rotating clockwise"]
 
 
 def _tiny_augment():
@@ -305,7 +306,8 @@ def test_recipe_strengths_would_change_labels_of_the_world():
     from tcclip.data.transforms import TrainAugment
 
     lost = recoloured = 0
-    for name in ("a red square staying still", "a purple circle staying still", "a cyan triangle staying still"):
+    for name in ("a red checkered circle staying still", "a purple circle staying still",
+                 "a cyan striped circle staying still"):
         for pixels, mask, (before, _), _ in _augmented_clips(TrainAugment(grayscale_p=0.0), False, name, range(20)):
             if not mask.flatten(1).any(1).all():
                 lost += 1

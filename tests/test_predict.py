@@ -14,7 +14,7 @@ from tcclip.predict import load_clip_views, predict_videos
 
 from conftest import install_random_tiny_clip
 
-CLASSES = ["a ring moving horizontally", "a blue square staying still", "a red circle growing", "two green circles moving apart"]
+CLASSES = ["a ring moving horizontally", "a blue striped circle staying still", "a red circle growing", "two green circles moving apart"]
 
 
 @pytest.fixture(scope="module")

@@ -173,7 +173,7 @@ def test_class_text_similarity_reports_the_closest_pair(small_run):
 
     import tcclip
 
-    names = ["a red triangle staying still", "a ring moving horizontally", "a ring moving vertically"]
+    names = ["a red checkered circle staying still", "a ring moving horizontally", "a ring moving vertically"]
     sim = class_text_similarity(str(small_run), names)
     for model_name, prompt in (("clip", "{}"), ("vifi_clip", None)):
         model = tcclip.build_model(model_name, names, clip="TC-Tiny", pretrained=str(small_run)).eval()
@@ -272,11 +272,12 @@ def test_appearance_attribute_accuracy_tells_colour_from_shape():
 
     names = [c.name for c in build_classes()]
     idx = {n: i for i, n in enumerate(names)}
-    labels = [idx["a red square staying still"], idx["a green circle staying still"],
-              idx["a blue triangle staying still"], idx["a blue triangle staying still"], idx["a ring staying still"]]
-    preds = [idx["a red triangle staying still"],   # colour right, shape wrong
-             idx["a green circle staying still"],   # both right
-             idx["a blue square staying still"],    # colour right, shape wrong
+    labels = [idx["a red checkered circle staying still"], idx["a green circle staying still"],
+              idx["a blue checkered circle staying still"], idx["a blue checkered circle staying still"],
+              idx["a ring staying still"]]
+    preds = [idx["a red striped circle staying still"],   # colour right, pattern wrong
+             idx["a green circle staying still"],         # both right
+             idx["a blue striped circle staying still"],  # colour right, pattern wrong
              idx["a ring staying still"],           # outside the family: neither
              idx["a red circle growing"]]           # not an appearance video: not counted
     assert appearance_attribute_accuracy(names, labels, preds) == {"colour": 0.75, "shape": 0.25}

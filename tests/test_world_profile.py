@@ -142,3 +142,26 @@ def test_describe_missing_tiny(monkeypatch, tmp_path):
     (p.data_root / "synthetic").mkdir(parents=True)
     (p.data_root / "synthetic" / "manifest.json").write_text("{}")  # what the generator writes last
     assert describe_missing(p) == ""
+
+
+def test_profile_world_of_an_older_generator_is_replaced(monkeypatch, tmp_path):
+    """The profile's cache is tcclip's: a world written by another generator version (an old
+    checkout's cache) is regenerated instead of stopping the first chapter with an error; a
+    world of the current generator with other parameters is still refused."""
+    import json
+
+    from tcclip.world.assets import synthetic_world
+    from tcclip.world.synthetic import GENERATOR_VERSION
+
+    monkeypatch.setenv("TCCLIP_CACHE", str(tmp_path))
+    root = tmp_path / "synthetic"
+    root.mkdir()
+    (root / "manifest.json").write_text(json.dumps({"params": {"version": GENERATOR_VERSION - 1, "size": "tiny"},
+                                                    "param_hash": "old", "complete": True}))
+    info = synthetic_world(get_profile("tiny"), size="tiny", workers=1)
+    assert json.loads((root / "manifest.json").read_text())["params"]["version"] == GENERATOR_VERSION
+    assert info.counts["train"] > 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**manifest, "param_hash": "other seed"}))
+    with pytest.raises(FileExistsError, match="other parameters"):
+        synthetic_world(get_profile("tiny"), size="tiny", workers=1)

@@ -80,7 +80,7 @@ def test_render_is_deterministic_and_seed_dependent() -> None:
 
 def test_nuisance_varies_within_a_class() -> None:
     """Clip length, background and position change from clip to clip of one class."""
-    clips = [S.render_video(SPECS["a red triangle staying still"], s) for s in SEEDS]
+    clips = [S.render_video(SPECS["a red checkered circle staying still"], s) for s in SEEDS]
     assert len({c.shape[0] for c in clips}) > 1
     assert all(12 <= c.shape[0] <= 24 for c in clips)
     backgrounds = [c[0, 0, 0].astype(int) for c in clips]
@@ -192,25 +192,24 @@ def test_size_rotation_and_two_object_events() -> None:
         assert spread[-1] < 0.85 * spread[0]
 
 
-def _triangle_orientation(mask: np.ndarray) -> np.ndarray:
-    """Per-frame orientation (radians, x right / y down) from the 3-fold complex moment,
-    unwrapped over time so a steady rotation gives a monotone curve."""
-    yy, xx = np.mgrid[0:mask.shape[1], 0:mask.shape[2]]
-    c = _centroids(mask)
-    z = (xx[None] - c[:, 0, None, None]) + 1j * (yy[None] - c[:, 1, None, None])
-    m3 = (mask * z ** 3).sum(axis=(1, 2))
-    return np.unwrap(np.angle(m3)) / 3
+def _stripe_orientation(mask: np.ndarray) -> np.ndarray:
+    """Per-frame orientation (radians, x right / y down) of the stripes of a striped disc: the
+    dominant direction of the mask's gradients (structure tensor; the stripes' edges outweigh the
+    disc's rim), unwrapped over time (period pi) so a steady rotation gives a monotone curve."""
+    gy, gx = np.gradient(mask.astype(np.float64), axis=(1, 2))
+    jxx, jyy, jxy = (gx * gx).sum((1, 2)), (gy * gy).sum((1, 2)), (gx * gy).sum((1, 2))
+    return np.unwrap(np.arctan2(2 * jxy, jxx - jyy)) / 2
 
 
 def test_rotation_turns_the_named_way() -> None:
     for seed in SEEDS:
-        for name, sign in (("a yellow triangle rotating clockwise", 1),
-                           ("a yellow triangle rotating counterclockwise", -1)):
+        for name, sign in (("a yellow striped circle rotating clockwise", 1),
+                           ("a yellow striped circle rotating counterclockwise", -1)):
             m = _colour_mask(S.render_video(SPECS[name], seed), "yellow")
             area = m.sum((1, 2))
             assert np.ptp(area) < 0.2 * area.mean()
-            turn = np.degrees(_triangle_orientation(m))
-            assert 50 < sign * (turn[-1] - turn[0]) < 110, (name, seed)
+            turn = np.degrees(_stripe_orientation(m))
+            assert 50 < sign * (turn[-1] - turn[0]) < 110, (name, seed, turn[-1] - turn[0])
 
 
 def test_objects_keep_clear_of_the_edges() -> None:
@@ -386,7 +385,7 @@ def test_zero_shot_split_recombines_seen_words(tiny_world: S.WorldInfo) -> None:
 
 
 def test_default_zero_shot_is_a_latin_square_of_compositions() -> None:
-    """Default hold-out: one static colour x shape composition per colour, each shape twice,
+    """Default hold-out: one static colour x pattern composition per colour, each pattern twice,
     every held-out word still seen in training."""
     preset = S.SIZES["default"]
     specs = S.build_classes(preset.classes)
@@ -394,7 +393,7 @@ def test_default_zero_shot_is_a_latin_square_of_compositions() -> None:
     held = [SPECS[n] for n in preset.zero_shot]
     assert all(s.family == "appearance" for s in held)
     assert sorted(s.colour for s in held) == sorted(S.COLOURS)
-    assert sorted(s.shape for s in held) == sorted(2 * ["circle", "square", "triangle"])
+    assert sorted(s.shape for s in held) == sorted(2 * ["circle", "striped circle", "checkered circle"])
     S._check_zero_shot([s.name for s in specs], preset.zero_shot)  # raises when unfair
     with pytest.raises(ValueError, match="never seen"):
         S._check_zero_shot(["a red circle", "a blue square"], ["a blue square"])

@@ -21,11 +21,16 @@ log = logging.getLogger("tcclip")
 def synthetic_world(profile: Optional[Profile] = None, size: str = "default", workers: int = 2):
     """The synthetic world under ``<data_root>/synthetic`` (generated if missing)."""
     from tcclip.data.registry import dataset_dir
-    from .synthetic import generate_video_world
+    from .synthetic import generate_video_world, made_by_other_generator
 
     profile = profile or get_profile()
     root = dataset_dir("synthetic", root=profile.data_root if profile.is_tiny else profile.cache_dir)
-    return generate_video_world(root, seed=0, size=size, workers=workers, progress=False)
+    # the cache is ours: a world of an older generator is replaced, not an error (another
+    # size or seed of the current generator still is, as it may be someone's run)
+    stale = made_by_other_generator(root)
+    if stale:
+        log.warning("%s holds a world of another generator version: generating the current one", root)
+    return generate_video_world(root, seed=0, size=size, workers=workers, progress=False, overwrite=stale)
 
 
 def clip_weights(profile: Optional[Profile] = None) -> Optional[str]:

@@ -413,8 +413,9 @@ def appearance_attribute_accuracy(classnames: Sequence[str], labels: Sequence[in
                                   predictions: Sequence[int]) -> dict[str, Optional[float]]:
     """Of the appearance videos, the fraction whose prediction names the right colour, and the right shape.
 
-    Which half of "a red square staying still" a model gets right: a model that sees colour but
-    not shape scores ~1 on colour and ~1/3 on shape (world v2's tiny CLIP: 0.93 / 0.37). A prediction
+    Which half of "a red striped circle staying still" a model gets right: a model that sees colour
+    but not the object scores ~1 on colour and ~1/3 on shape (world v2's tiny CLIP, whose shapes
+    were circle / square / triangle: 0.93 / 0.37). A prediction
     outside the appearance family names no colour or shape, and counts as wrong for both.
     """
     from .synthetic import build_classes

@@ -24,7 +24,7 @@ Design choices (documented in ``book/synthetic_world.md``):
 * Everything is deterministic: each video gets its own ``numpy`` generator seeded by
   ``(seed, class index, split, video index)``, so the content does not depend on the
   order or the number of workers.
-* Names are compositional, so the zero-shot view can hold out colour x shape combinations
+* Names are compositional, so the zero-shot view can hold out colour x pattern combinations
   whose every word is seen in training.
 * Captioned stills (the tiny CLIP's pretraining data) name every word of every class and
   show change the way a photograph can (faint copies of where the object was).
@@ -91,15 +91,21 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "purple": (170, 50, 215),
     "cyan": (40, 205, 215),
 }
-#: Filled shapes of the one-frame classes, and the ring of the across-frames classes.
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "ring")
+#: Objects of the one-frame classes (a disc, solid or with a fill pattern), and the ring of the
+#: across-frames classes. World v2 drew circles, squares and triangles; the tiny CLIP never told
+#: those apart (8-pixel patches on 15-22-pixel shapes: even trained with labels on single frames
+#: its vision tower gets shape 56 % right after 1,000 steps, a fill pattern 93 % after 400;
+#: results/miniature/learning/README.md). A fill pattern shows in every patch of the object.
+SHAPES: tuple[str, ...] = ("circle", "striped circle", "checkered circle", "ring")
+#: Stripe period of the patterned discs, in pixels at 64x64 (half of it coloured).
+STRIPE_PERIOD = 6.0
 DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
 AXES: tuple[str, ...] = ("horizontally", "vertically")
 
 #: What each family tests. Read by the book.
 CLASS_FAMILIES: dict[str, str] = {
-    "appearance": "One frame decides: a static object whose colour and shape name the class "
-    "('a red triangle staying still').",
+    "appearance": "One frame decides: a static disc whose colour and fill pattern name the class "
+    "('a red striped circle staying still').",
     "across_frames": "Several frames decide, their order does not: a ring of a random colour "
     "staying still, moving horizontally or vertically, or changing colour; every single frame "
     "looks like a frame of the others ('a ring changing colour').",
@@ -144,7 +150,7 @@ class ClassSpec:
 
 #: (colour, shape) of the time-direction pairs; the one-frame classes leave them out, so a
 #: single frame tells which pair a clip belongs to (and only the order which member).
-_PAIR_OBJECTS = (("red", "circle"), ("yellow", "triangle"))
+_PAIR_OBJECTS = (("red", "circle"), ("yellow", "striped circle"))
 
 
 def _full_classes() -> list[ClassSpec]:
@@ -161,10 +167,10 @@ def _full_classes() -> list[ClassSpec]:
         ClassSpec("a red circle growing", "time_direction", "red", "circle", "grow"),
         ClassSpec("a red circle shrinking", "time_direction", "red", "circle", "grow",
                   reverse_of="a red circle growing"),
-        ClassSpec("a yellow triangle rotating clockwise", "time_direction", "yellow", "triangle",
-                  "rotate"),
-        ClassSpec("a yellow triangle rotating counterclockwise", "time_direction", "yellow",
-                  "triangle", "rotate", reverse_of="a yellow triangle rotating clockwise"),
+        ClassSpec("a yellow striped circle rotating clockwise", "time_direction", "yellow",
+                  "striped circle", "rotate"),
+        ClassSpec("a yellow striped circle rotating counterclockwise", "time_direction", "yellow",
+                  "striped circle", "rotate", reverse_of="a yellow striped circle rotating clockwise"),
         ClassSpec("two green circles approaching each other", "time_direction", "green",
                   "circle", "approach"),
         ClassSpec("two green circles moving apart", "time_direction", "green", "circle",
@@ -173,28 +179,28 @@ def _full_classes() -> list[ClassSpec]:
     return specs
 
 
-#: Zero-shot hold-out of the default world: one static colour x shape composition per
-#: colour, two per shape (a Latin-square-like diagonal); every word stays seen in training.
+#: Zero-shot hold-out of the default world: one static colour x pattern composition per
+#: colour, two per pattern (a Latin-square-like diagonal); every word stays seen in training.
 _DEFAULT_ZERO_SHOT = (
-    "a red square staying still",
-    "a green triangle staying still",
+    "a red striped circle staying still",
+    "a green checkered circle staying still",
     "a blue circle staying still",
-    "a yellow square staying still",
+    "a yellow checkered circle staying still",
     "a purple circle staying still",
-    "a cyan triangle staying still",
+    "a cyan striped circle staying still",
 )
 
 _TINY_CLASSES = (
     "a green circle staying still",
-    "a blue square staying still",
+    "a blue striped circle staying still",
     "a blue circle staying still",
-    "a green square staying still",
+    "a green striped circle staying still",
     "a ring moving horizontally",
     "a ring changing colour",
     "a red circle growing",
     "a red circle shrinking",
 )
-_TINY_ZERO_SHOT = ("a blue circle staying still", "a green square staying still")
+_TINY_ZERO_SHOT = ("a blue circle staying still", "a green striped circle staying still")
 
 
 @dataclass(frozen=True)
@@ -268,8 +274,8 @@ EDGE = 0.1
 #: Fraction of the frame a moving object travels over the clip (times the speed jitter).
 SPAN = 0.42
 #: Distance from the centre to the farthest point of each shape, in units of its radius
-#: parameter (a square's corner, a triangle's vertex), to keep whole shapes inside EDGE.
-_REACH = {"circle": 1.0, "ring": 1.0, "square": 0.85 * 2 ** 0.5, "triangle": 1.4}
+#: parameter, to keep whole shapes inside EDGE (every object of world v3 is a disc).
+_REACH = {shape: 1.0 for shape in SHAPES}
 #: The two objects of the two-object classes are smaller, so that they can travel far.
 _PAIR_SCALE = 0.75
 
@@ -311,24 +317,21 @@ def _shape_mask(shape: str, xx: np.ndarray, yy: np.ndarray, cx: np.ndarray, cy: 
                 r: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Boolean (T, H, W) mask of one shape per frame; all parameters are (T, 1, 1) arrays."""
     dx, dy = xx - cx, yy - cy
+    d2 = dx * dx + dy * dy
     if shape == "circle":
-        return dx * dx + dy * dy <= r * r
+        return d2 <= r * r
     if shape == "ring":  # a thick ring: the hole shows the background (or what is behind)
-        d2 = dx * dx + dy * dy
         return (d2 <= r * r) & (d2 >= (0.5 * r) ** 2)
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+    # patterned discs: stripes across the object's own axes (pixels), so turning the object
+    # turns its stripes, which every patch it covers shows
     cos, sin = np.cos(angle), np.sin(angle)
     u, v = cos * dx + sin * dy, -sin * dx + cos * dy
-    if shape == "square":
-        half = 0.85 * r
-        return (np.abs(u) <= half) & (np.abs(v) <= half)
-    if shape == "triangle":
-        # Equilateral triangle: intersection of three half-planes at 120 degrees.
-        inside = np.ones(np.broadcast(u, v).shape, dtype=bool)
-        for k in range(3):
-            phi = 2 * np.pi * k / 3
-            inside &= (np.cos(phi) * u + np.sin(phi) * v) <= 0.7 * r
-        return inside
-    raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+    stripes_u = np.mod(u, STRIPE_PERIOD) < STRIPE_PERIOD / 2
+    if shape == "striped circle":
+        return (d2 <= r * r) & stripes_u
+    return (d2 <= r * r) & (stripes_u ^ (np.mod(v, STRIPE_PERIOD) < STRIPE_PERIOD / 2))
 
 
 def _trajectory(spec: ClassSpec, nz: _Nuisance, t: np.ndarray) -> dict[str, np.ndarray]:
@@ -362,7 +365,7 @@ def _trajectory(spec: ClassSpec, nz: _Nuisance, t: np.ndarray) -> dict[str, np.n
         else:
             cy = lo_y + span * (t if spec.direction == "down" else 1 - t)
     elif spec.action == "rotate":
-        # About 80 degrees over the clip: well below the triangle's 120-degree symmetry,
+        # About 80 degrees over the clip: well below the stripes' 180-degree symmetry,
         # so the first and last frames differ and every step is unambiguous.
         # Increasing angle with y pointing down is clockwise on screen.
         angle = nz.angle0 + np.deg2rad(80 * nz.jitter) * t
@@ -577,9 +580,23 @@ def _write_labels(path: Path, names: Sequence[str]) -> None:
             writer.writerow([i, n])
 
 
+#: The generator's version: a world or stills made by another version are regenerated (the
+#: profile's cache) or refused (a root someone else owns). 3: discs with fill patterns.
+GENERATOR_VERSION = 3
+
+
+def made_by_other_generator(root: str | os.PathLike) -> bool:
+    """Whether ``root`` holds a synthetic world written by another version of this generator."""
+    try:
+        old = json.loads((Path(root) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return old.get("params", {}).get("version") != GENERATOR_VERSION
+
+
 def _params(size: str, seed: int, height: int, width: int, fps: int,
             preset: WorldSize) -> dict:
-    return {"kind": "video_world", "version": 2, "size": size, "seed": seed,
+    return {"kind": "video_world", "version": GENERATOR_VERSION, "size": size, "seed": seed,
             "height": height, "width": width, "fps": fps,
             "preset": dataclasses.asdict(preset),
             "layout": DATASET_LAYOUT["synthetic"]}  # a new file layout means regenerate
@@ -926,12 +943,13 @@ def render_caption_image(rng: np.random.Generator, image_size: int = 64
             ghost(mask(*centre, radius=past), alpha, outline=True)
         return _to_uint8(canvas[0]), f"a photo of a {colour} {shape} {'growing' if growing else 'shrinking'}"
     if kind == "rotate":
-        which = ("triangle", "square")[int(rng.integers(2))]
+        which = ("striped circle", "checkered circle")[int(rng.integers(2))]
         clockwise = bool(rng.integers(2))
         big = r * 1.2
         for alpha, k in zip(_trail_alphas(3), (3, 2, 1)):
             # clockwise on screen = increasing angle (y down): the past lies at smaller angles;
-            # faint filled copies under the object show as corners trailing on one side
+            # faint copies at earlier angles, under the object, show through its gaps as
+            # stripes turned back from its own
             past = nz.angle0 - (1 if clockwise else -1) * np.deg2rad(20.0 * k)
             ghost(mask(*centre, radius=big, angle=past, which=which), alpha, outline=False)
         _paint(canvas, mask(*centre, radius=big, which=which), col)
@@ -964,7 +982,7 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def _captions_params(seed: int, n: int, image_size: int) -> dict:
-    return {"kind": "image_captions", "version": 2, "seed": seed, "n": n, "image_size": image_size}
+    return {"kind": "image_captions", "version": GENERATOR_VERSION, "seed": seed, "n": n, "image_size": image_size}
 
 
 def captions_file_name(seed: int = 0, n: int = 4000, image_size: int = 64) -> str:

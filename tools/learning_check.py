@@ -28,6 +28,16 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def check_every(every: int, n_train: int, batch: int) -> None:
+    """The engine's epoch is at most one pass over the training list (``protocol.steps_per_epoch``
+    caps it), so an evaluation interval longer than a pass would silently train fewer steps."""
+    per_pass = n_train // batch
+    if every > per_pass:
+        raise SystemExit(f"--every {every} is longer than one pass over the {n_train} training clips "
+                         f"({per_pass} steps of {batch}): the run would train {per_pass} steps per evaluation, "
+                         f"not {every}; use --every <= {per_pass}")
+
+
 def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_root: str) -> dict:
     from tcclip.train import compose_config, evaluate, train_views
     from tcclip.train.data import build_video_dataset
@@ -51,6 +61,7 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
     info = init_distributed(str(cfg.device))
     t_args, v_args = train_views(cfg)
     train_set = build_video_dataset(cfg, mode="train", **t_args)
+    check_every(args.every, len(train_set), args.batch)
     val_set = build_video_dataset(cfg, mode="test", num_clips=1, num_crops=1, **v_args)
     probe = train_probe(cfg, t_args)
     model = build_run_model(cfg, train_set.classnames)

@@ -57,37 +57,37 @@ def test_frame_order_normal_reversed_shuffled():
 
 
 def test_reversed_pairs_and_pair_metrics():
-    classes = ["a red circle growing", "a red circle shrinking", "a yellow triangle rotating clockwise",
-               "a yellow triangle rotating counterclockwise", "a red triangle staying still"]
+    classes = ["a red circle growing", "a red circle shrinking", "a yellow striped circle rotating clockwise",
+               "a yellow striped circle rotating counterclockwise", "a red checkered circle staying still"]
     pairs = ex.reversed_pairs(classes)
     assert pairs == {"a red circle growing": "a red circle shrinking",
                      "a red circle shrinking": "a red circle growing",
-                     "a yellow triangle rotating clockwise": "a yellow triangle rotating counterclockwise",
-                     "a yellow triangle rotating counterclockwise": "a yellow triangle rotating clockwise"}
-    true = ["a red circle growing", "a red circle shrinking", "a yellow triangle rotating clockwise",
-            "a red triangle staying still"]
-    pred = ["a red circle growing", "a red circle growing", "a red triangle staying still",
-            "a red triangle staying still"]
+                     "a yellow striped circle rotating clockwise": "a yellow striped circle rotating counterclockwise",
+                     "a yellow striped circle rotating counterclockwise": "a yellow striped circle rotating clockwise"}
+    true = ["a red circle growing", "a red circle shrinking", "a yellow striped circle rotating clockwise",
+            "a red checkered circle staying still"]
+    pred = ["a red circle growing", "a red circle growing", "a red checkered circle staying still",
+            "a red checkered circle staying still"]
     m = ex.pair_metrics(true, pred, classes)
     # the static video is not a pair video: 3 pair videos, 1 right, 1 called its partner, 2 of the right pair
     assert m["pairs_top1"] == pytest.approx(100 / 3)
     assert m["pairs_partner_rate"] == pytest.approx(100 / 3)
     assert m["pairs_look_top1"] == pytest.approx(200 / 3)
-    assert ex.pair_metrics(["a red triangle staying still"], ["a red triangle staying still"], classes) == {}
+    assert ex.pair_metrics(["a red checkered circle staying still"], ["a red checkered circle staying still"], classes) == {}
 
 
 def test_family_metrics_count_families_and_looks():
-    classes = ["a red triangle staying still", "a blue square staying still", "a ring staying still",
+    classes = ["a red checkered circle staying still", "a blue striped circle staying still", "a ring staying still",
                "a ring changing colour", "a red circle growing", "a red circle shrinking"]
-    true = ["a red triangle staying still", "a blue square staying still", "a ring staying still",
+    true = ["a red checkered circle staying still", "a blue striped circle staying still", "a ring staying still",
             "a ring changing colour", "a red circle growing", "a red circle shrinking"]
-    pred = ["a red triangle staying still", "a red triangle staying still", "a ring changing colour",
+    pred = ["a red checkered circle staying still", "a red checkered circle staying still", "a ring changing colour",
             "a ring changing colour", "a red circle shrinking", "a ring staying still"]
     m = ex.family_metrics(true, pred, classes)
     assert m["appearance_top1"] == pytest.approx(50.0)
     assert m["across_frames_top1"] == pytest.approx(50.0)
     assert m["time_direction_top1"] == pytest.approx(0.0)
-    # right look: the triangle, both rings (one look), the growing clip called shrinking (one look)
+    # right look: the checkered circle, both rings (one look), the growing clip called shrinking (one look)
     assert m["look_top1"] == pytest.approx(400 / 6)
     assert m["pairs_partner_rate"] == pytest.approx(50.0) and m["pairs_look_top1"] == pytest.approx(50.0)
     per_class = ex.per_class_accuracy(true, pred)

@@ -71,16 +71,14 @@ def install_random_tiny_clip(tiny_clip_path: str, cache: Path) -> Path:
     """
     import json
 
-    from tcclip.world.pretrain import PretrainConfig, sidecar_path
-    from tcclip.world.synthetic import captions_file_name
+    from tcclip.world.pretrain import sidecar_identity, sidecar_path
+    from tcclip.world.profile import TINY_WEIGHTS_NAME
 
-    cfg = PretrainConfig()
-    weights = cache / "weights" / "tc_tiny_pretrained.pt"
+    weights = cache / "weights" / TINY_WEIGHTS_NAME
     weights.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(tiny_clip_path, weights)
     sidecar_path(weights).write_text(json.dumps({
-        "note": "random TC-Tiny weights installed by the tests (no pretraining)", "seed": 0,
-        "config": cfg.as_dict(), "captions_file": captions_file_name(0, cfg.num_images, cfg.image_size),
+        "note": "random TC-Tiny weights installed by the tests (no pretraining)", **sidecar_identity(),
         "metrics": {}}), encoding="utf-8")
     return weights
 

@@ -241,7 +241,6 @@ def test_clip_weights_never_replaces_weights_the_caller_chose(tmp_path, tiny_cli
     """Only the cache's own tiny CLIP is pretrained (again); a weights file given in the profile
     is used as it is, even without a sidecar (a profile pointing at the tests' random weights
     once had them overwritten by a 20-minute pretraining), and a missing one is an error."""
-    import dataclasses
     import hashlib
 
     from tcclip.world import pretrain

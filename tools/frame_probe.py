@@ -33,10 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from open_clip.constants import OPENAI_DATASET_MEAN as MEAN, OPENAI_DATASET_STD as STD
+
 PATTERNS = ("solid", "hollow", "striped", "checkered")
-#: CLIP's pixel normalisation (open_clip's OPENAI_DATASET_MEAN / STD).
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def pattern_frame(rng: np.random.Generator, colour: str, pattern: str, size: int = 64) -> np.ndarray:

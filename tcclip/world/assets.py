@@ -46,13 +46,13 @@ def clip_weights(profile: Optional[Profile] = None) -> Optional[str]:
     from .pretrain import pretrain_mini, weights_are_current
     from .profile import TINY_WEIGHTS_NAME
 
-    path = Path(profile.pretrained)
-    if path != profile.weights_dir / TINY_WEIGHTS_NAME:
+    path, own = Path(profile.pretrained), profile.weights_dir / TINY_WEIGHTS_NAME
+    if path != own:
         # weights the caller chose are used as they are: only the cache's own file is
         # (re)made here, never a file someone else owns
         if not path.is_file():
             raise FileNotFoundError(f"tiny CLIP weights {path} do not exist; leave the profile's pretrained "
-                                    f"at {profile.weights_dir / TINY_WEIGHTS_NAME} to have them pretrained there")
+                                    f"at {own} to have them pretrained there")
         return str(path)
     if not path.is_file():
         log.info("pretraining the tiny CLIP on synthetic stills (first use) -> %s", path)

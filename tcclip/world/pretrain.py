@@ -47,6 +47,7 @@ __all__ = [
     "PretrainResult",
     "pretrain_mini",
     "format_metrics",
+    "sidecar_identity",
     "sidecar_path",
     "create_tiny_clip",
     "train_clip",
@@ -468,22 +469,29 @@ def sidecar_path(weights: str | os.PathLike) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def weights_are_current(weights: str | os.PathLike, config: Optional[PretrainConfig] = None,
-                        seed: int = 0) -> bool:
-    """Whether ``weights`` were pretrained on the stills the current generator makes, with
-    ``config``: its sidecar names the captions file (whose name hashes the generator's version)
-    and the settings. Weights made before the world changed (or without a sidecar) are not."""
+def sidecar_identity(config: Optional[PretrainConfig] = None, seed: int = 0) -> dict[str, Any]:
+    """The sidecar fields that say which weights these are: the seed, the settings and the
+    captions file of the current generator (its name hashes the generator's version)."""
     from .synthetic import captions_file_name
 
     cfg = config or PretrainConfig()
+    return {"seed": seed, "config": cfg.as_dict(),
+            "captions_file": captions_file_name(seed, cfg.num_images, cfg.image_size)}
+
+
+def weights_are_current(weights: str | os.PathLike, config: Optional[PretrainConfig] = None,
+                        seed: int = 0) -> bool:
+    """Whether ``weights`` were pretrained on the stills the current generator makes, with
+    ``config`` (``sidecar_identity``; the thread count does not change what is learned).
+    Weights made before the world changed (or without a sidecar) are not."""
     try:
         info = json.loads(sidecar_path(weights).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    recorded = {k: v for k, v in info.get("config", {}).items() if k != "threads"}
-    wanted = {k: v for k, v in json.loads(json.dumps(cfg.as_dict())).items() if k != "threads"}
-    return (info.get("captions_file") == captions_file_name(seed, cfg.num_images, cfg.image_size)
-            and info.get("seed") == seed and recorded == wanted)
+    wanted = json.loads(json.dumps(sidecar_identity(config, seed)))
+    without_threads = lambda c: {k: v for k, v in c.items() if k != "threads"}  # noqa: E731
+    return (info.get("captions_file") == wanted["captions_file"] and info.get("seed") == seed
+            and without_threads(info.get("config", {})) == without_threads(wanted["config"]))
 
 
 def pretrain_mini(

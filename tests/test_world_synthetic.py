@@ -89,7 +89,7 @@ def test_nuisance_varies_within_a_class() -> None:
     assert np.ptp(np.array(cents)[:, 0]) > 5
 
 
-def _object(spec: S.ClassSpec, seed: int) -> tuple[np.ndarray, S._Nuisance, np.ndarray]:
+def _object(spec: S.ClassSpec, seed: int) -> tuple[np.ndarray, S.Nuisance, np.ndarray]:
     """Frames, nuisance and the renderer's own mask of the class's object(s)."""
     return S.render_video_with_nuisance(spec, np.random.default_rng([11, seed]))
 
@@ -394,9 +394,9 @@ def test_default_zero_shot_is_a_latin_square_of_compositions() -> None:
     assert all(s.family == "appearance" for s in held)
     assert sorted(s.colour for s in held) == sorted(S.COLOURS)
     assert sorted(s.shape for s in held) == sorted(2 * ["circle", "striped circle", "checkered circle"])
-    S._check_zero_shot([s.name for s in specs], preset.zero_shot)  # raises when unfair
+    S.check_zero_shot([s.name for s in specs], preset.zero_shot)  # raises when unfair
     with pytest.raises(ValueError, match="never seen"):
-        S._check_zero_shot(["a red circle", "a blue square"], ["a blue square"])
+        S.check_zero_shot(["a red circle", "a blue square"], ["a blue square"])
     assert set(S.CLASS_FAMILIES) == {s.family for s in specs}
 
 

@@ -112,9 +112,9 @@ class PretrainResult:
 
 
 def _position_phrases() -> tuple[str, ...]:
-    from .synthetic import _POSITIONS  # the caption grammar's own list, not a copy
+    from .stills import POSITIONS  # the caption grammar's own list, not a copy
 
-    return tuple(_POSITIONS)
+    return tuple(POSITIONS)
 
 
 def content_key(caption: str) -> str:

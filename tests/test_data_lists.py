@@ -40,6 +40,31 @@ def test_base_novel_split_is_a_seeded_partition():
     assert base != lists.base_novel_split(51, seed=4)[0]
 
 
+def test_label_file_line_ends(tmp_path):
+    names = ["a ring", "say, \"cheese\""]
+    unix = lists.write_labels(tmp_path / "n.csv", names).read_bytes()
+    crlf = lists.write_labels(tmp_path / "rn.csv", names, lineterminator="\r\n").read_bytes()
+    assert unix == b'id,name\n0,a ring\n1,"say, ""cheese"""\n'
+    assert crlf == unix.replace(b"\n", b"\r\n")  # the synthetic world's label files
+    assert lists.load_classnames(tmp_path / "rn.csv") == lists.load_classnames(tmp_path / "n.csv") == names
+
+
+def test_few_shot_drawn_asks_the_sampler_only_for_classes_with_more_than_k():
+    items = [(f"c{c}/v{i}.mp4", c) for c in (2, 0, 1) for i in range(5 if c else 3)]
+    asked = []
+
+    def last_k(indices, k):  # a deterministic "draw": the class's last k items
+        asked.append((items[indices[0]][1], len(indices), k))
+        return indices[-k:]
+
+    picked = lists.few_shot_drawn(items, 3, last_k, num_classes=3)
+    assert asked == [(1, 5, 3), (2, 5, 3)]  # in label order; class 0 has 3 items, kept whole
+    assert picked == [items[i] for i in (2, 3, 4, 5, 6, 7, 10, 11, 12)]  # list order kept
+    assert lists.few_shot(items, 3, seed=4) == lists.few_shot(items, 3, seed=4)
+    with pytest.raises(ValueError, match="4-shot needs 4 items of class 0"):
+        lists.few_shot_drawn(items, 4, last_k, short_classes="error")
+
+
 def test_remap_keeps_order_and_renumbers():
     items = [("a", 3), ("b", 1), ("c", 3), ("d", 0)]
     assert lists.remap(items, [3, 0]) == [("a", 0), ("c", 0), ("d", 1)]

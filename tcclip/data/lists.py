@@ -27,7 +27,7 @@ import io
 import json
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,6 +39,7 @@ __all__ = [
     "VideoRecord",
     "base_novel_split",
     "few_shot",
+    "few_shot_drawn",
     "format_list",
     "load_classnames",
     "parse_annotation_list",
@@ -283,10 +284,14 @@ def load_classnames(path: PathLike) -> list[str]:
     return parse_label_text(_read_text(label_file, "the label file"), kind, str(label_file))
 
 
-def write_labels(path: PathLike, names: Sequence[str]) -> Path:
-    """An ``id,name`` CSV with a header, ids 0..C-1 in the given order (names quoted where CSV needs it)."""
+def write_labels(path: PathLike, names: Sequence[str], lineterminator: str = "\n") -> Path:
+    """An ``id,name`` CSV with a header, ids 0..C-1 in the given order (names quoted where CSV needs it).
+
+    ``lineterminator``: the synthetic world writes ``"\r\n"`` (the ``csv`` module's default),
+    as its label files always had, so that a world generated today is byte-identical to one
+    generated before by the same generator version."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=lineterminator)
     writer.writerow(["id", "name"])
     writer.writerows([i, name] for i, name in enumerate(names))
     return atomic_write_text(path, buffer.getvalue())
@@ -312,6 +317,17 @@ def few_shot(items: Sequence[ListItem], shots: int, seed: int | str,
     every process and Python version.
     """
     rng = random.Random(f"few-shot:{seed}:{shots}")
+    return few_shot_drawn(items, shots, rng.sample, num_classes, short_classes)
+
+
+def few_shot_drawn(items: Sequence[ListItem], shots: int, sample: Callable[[list[int], int], Sequence[int]],
+                   num_classes: int | None = None,
+                   short_classes: Literal["keep", "error"] = "keep") -> list[ListItem]:
+    """:func:`few_shot` with the draw given: ``sample(indices, shots)`` picks ``shots`` of one
+    class's item indices. It is called class by class in label order, only for classes with
+    more than ``shots`` items. The synthetic world passes its seeded ``numpy`` generator's draw,
+    which its lists have always been made with.
+    """
     by_class: dict[int, list[int]] = {}
     for i, (_, label) in enumerate(items):
         by_class.setdefault(label, []).append(i)
@@ -324,7 +340,7 @@ def few_shot(items: Sequence[ListItem], shots: int, seed: int | str,
         idx = by_class[label]
         if len(idx) < shots and short_classes == "error":
             raise ValueError(f"{shots}-shot needs {shots} items of class {label}, the list has {len(idx)}")
-        keep += idx if len(idx) <= shots else rng.sample(idx, shots)
+        keep += idx if len(idx) <= shots else list(sample(idx, shots))
     return [items[i] for i in sorted(keep)]
 
 

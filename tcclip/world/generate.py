@@ -9,7 +9,6 @@ the number of workers; the drawn protocol views (few-shot, base-to-novel) are se
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -30,7 +29,7 @@ from tcclip.data.registry import (
     SplitPaths,
     get_split,
 )
-from tcclip.io import atomic_path, atomic_write_text
+from tcclip.io import atomic_write_text
 
 from .classes import SIZES, ClassSpec, WorldSize, build_classes, check_zero_shot
 from .encode import encode_mp4
@@ -78,20 +77,6 @@ class WorldInfo:
 def class_dir_name(name: str) -> str:
     """Folder name for a class: words joined by underscores (as Kinetics folders are)."""
     return "_".join(name.split())
-
-
-def _write_text(path: Path, lines: Iterable[str]) -> None:
-    """Atomic text write: a crash never leaves a truncated list that looks complete."""
-    atomic_write_text(path, "".join(f"{line}\n" for line in lines))
-
-
-def _write_labels(path: Path, names: Sequence[str]) -> None:
-    """``id,name`` csv with a header; ids are positions in ``names``."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "name"])
-        for i, n in enumerate(names):
-            writer.writerow([i, n])
 
 
 def made_by_other_generator(root: str | os.PathLike) -> bool:
@@ -152,30 +137,18 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: bool) -> None:
             pass
 
 
-def _few_shot(train: list[tuple[str, int]], n_classes: int, k: int,
-              rng: np.random.Generator) -> list[tuple[str, int]]:
-    """K clips per class drawn without replacement, kept in list order."""
-    by_class: dict[int, list[int]] = {c: [] for c in range(n_classes)}
-    for i, (_, label) in enumerate(train):
-        by_class[label].append(i)
-    keep: list[int] = []
-    for c in range(n_classes):
-        idx = by_class[c]
-        if k > len(idx):
-            raise ValueError(f"{k}-shot needs {k} training clips of class {c}, only "
-                             f"{len(idx)}; lower the shots or raise n_train")
-        keep += rng.choice(idx, size=k, replace=False).tolist()
-    return [train[i] for i in sorted(keep)]
+#: Line end of the world's label files: the ``csv`` module's default, which they have always had
+#: (a world of one generator version stays byte-identical).
+_LABELS_LINE_END = "\r\n"
 
 
-def _remap(items: list[tuple[str, int]], keep: Sequence[int]) -> list[tuple[str, int]]:
-    """Keep clips of classes ``keep`` and renumber labels to positions in ``keep``."""
-    pos = {c: i for i, c in enumerate(keep)}
-    return [(p, pos[label]) for p, label in items if label in pos]
-
-
-def _fmt(items: list[tuple[str, int]]) -> list[str]:
-    return [f"{p} {label}" for p, label in items]
+def _few_shot(train: list[tuple[str, int]], n_classes: int, k: int, seed: list[int]) -> list[tuple[str, int]]:
+    """K clips per class drawn without replacement by a ``numpy`` generator seeded with ``seed``,
+    kept in list order. Every class of the world has as many training clips, so the generator
+    draws for every class or for none (``lists.few_shot_drawn`` skips classes of K clips or less)."""
+    rng = np.random.default_rng(seed)
+    return lists.few_shot_drawn(train, k, lambda idx, shots: rng.choice(idx, size=shots, replace=False).tolist(),
+                                num_classes=n_classes, short_classes="error")
 
 
 def _registry_split(root: Path, **kwargs: object) -> SplitPaths:
@@ -229,9 +202,14 @@ def _class_splits(names: list[str], preset: WorldSize, seed: int
 
 def _write_views(root: Path, names: list[str], preset: WorldSize, seed: int,
                  jobs: list[tuple[int, str, int, str]]) -> None:
-    """Write the split lists and every protocol view named in ``_view_table``."""
+    """Write the split lists and every protocol view named in ``_view_table`` (through
+    ``tcclip.data.lists``, the library's one writer of lists and label files)."""
     views = _view_table(root, preset)
-    _write_labels(views["train"][1], names)
+
+    def write_labels(path: Path, keep: Iterable[int]) -> None:
+        lists.write_labels(path, [names[i] for i in keep], lineterminator=_LABELS_LINE_END)
+
+    write_labels(views["train"][1], range(len(names)))
     # Clips live in root/videos/; list paths are relative to the registry's video root.
     video_root = _registry_split(root, protocol="standard").video_root
     prefix = Path(os.path.relpath(root / VIDEOS_DIRNAME, video_root))
@@ -239,34 +217,31 @@ def _write_views(root: Path, names: list[str], preset: WorldSize, seed: int,
     for ci, split, _, rel in jobs:
         per_split[split].append(((prefix / rel).as_posix(), ci))
     for split, items in per_split.items():
-        _write_text(views[split][0], _fmt(items))
+        lists.write_list(views[split][0], items)
 
     n = len(names)
     for k in preset.shots:
         for s in _few_shot_draws():
-            rng = np.random.default_rng([seed, 1000 + k, s or 1])
-            _write_text(views[f"few_shot_K{k}" + (f"_s{s}" if s else "")][0],
-                        _fmt(_few_shot(per_split["train"], n, k, rng)))
+            lists.write_list(views[f"few_shot_K{k}" + (f"_s{s}" if s else "")][0],
+                             _few_shot(per_split["train"], n, k, [seed, 1000 + k, s or 1]))
 
     base, novel, seen, unseen = _class_splits(names, preset, seed)
-    _write_labels(views["b2n_test_base"][1], [names[i] for i in base])
-    _write_labels(views["b2n_test_novel"][1], [names[i] for i in novel])
-    base_train = _remap(per_split["train"], base)
+    write_labels(views["b2n_test_base"][1], base)
+    write_labels(views["b2n_test_novel"][1], novel)
+    base_train = lists.remap(per_split["train"], base)
     for s in SPLIT_IDS:
-        rng = np.random.default_rng([seed, 3000 + s])
-        _write_text(views[f"b2n_train_s{s}"][0],
-                    _fmt(_few_shot(base_train, len(base), preset.b2n_shots, rng)))
-    _write_text(views["b2n_test_base"][0], _fmt(_remap(per_split["test"], base)))
-    _write_text(views["b2n_test_novel"][0], _fmt(_remap(per_split["test"], novel)))
+        lists.write_list(views[f"b2n_train_s{s}"][0],
+                         _few_shot(base_train, len(base), preset.b2n_shots, [seed, 3000 + s]))
+    lists.write_list(views["b2n_test_base"][0], lists.remap(per_split["test"], base))
+    lists.write_list(views["b2n_test_novel"][0], lists.remap(per_split["test"], novel))
 
-    _write_labels(views["zero_shot_train"][1], [names[i] for i in seen])
+    write_labels(views["zero_shot_train"][1], seen)
     if views["zero_shot_val"][1] != views["zero_shot_train"][1]:
-        _write_labels(views["zero_shot_val"][1], [names[i] for i in seen])
-    _write_labels(views["zero_shot_test"][1], [names[i] for i in unseen])
-    _write_text(views["zero_shot_train"][0], _fmt(_remap(per_split["train"], seen)))
-    _write_text(views["zero_shot_val"][0], _fmt(_remap(per_split["val"], seen)))
-    _write_text(views["zero_shot_test"][0], _fmt(_remap(per_split["test"], unseen)))
-
+        write_labels(views["zero_shot_val"][1], seen)
+    write_labels(views["zero_shot_test"][1], unseen)
+    lists.write_list(views["zero_shot_train"][0], lists.remap(per_split["train"], seen))
+    lists.write_list(views["zero_shot_val"][0], lists.remap(per_split["val"], seen))
+    lists.write_list(views["zero_shot_test"][0], lists.remap(per_split["test"], unseen))
 
 
 def _world_info(root: Path, specs: list[ClassSpec], preset: WorldSize, seed: int,

@@ -72,6 +72,15 @@ def test_sidecar_records_settings_and_losses(small_run):
     assert len(info["losses"]) == SMALL.steps and all(np.isfinite(info["losses"]))
 
 
+def test_sidecar_of_a_run_makes_its_weights_current(small_run):
+    """pretrain_mini writes the identity weights_are_current checks (pretrain.sidecar_identity)."""
+    from tcclip.world.pretrain import weights_are_current
+
+    assert weights_are_current(small_run, SMALL, seed=0)
+    assert not weights_are_current(small_run, SMALL, seed=1)
+    assert not weights_are_current(small_run, dataclasses.replace(SMALL, lr=SMALL.lr / 2), seed=0)
+
+
 def test_steps_argument_overrides_the_config(cache):
     out = pretrain_mini(cache / "steps.pt", cache_dir=cache, steps=2, progress=False, config=SMALL, evaluate=False)
     assert len(json.loads(sidecar_path(out).read_text())["losses"]) == 2

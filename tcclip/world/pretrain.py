@@ -545,12 +545,14 @@ def pretrain_mini(
             metrics.update(_evaluate(out, result.model, images[n_train:], captions[n_train:], sorted(set(captions)),
                                      cfg, seed, cache, world, progress))
         metrics["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
+    identity = sidecar_identity(cfg, seed)  # what weights_are_current checks, defined once
+    if identity["captions_file"] != npz.name:  # cannot happen unless the stills' naming breaks
+        raise RuntimeError(f"the stills {npz.name} are not the ones the sidecar would name "
+                           f"({identity['captions_file']}); report this as a bug")
     info = {
         "model": CLIP_NAME,
         "weights": out.name,
-        "seed": seed,
-        "config": cfg.as_dict(),
-        "captions_file": npz.name,
+        **identity,
         "num_train_images": n_train,
         "num_distinct_captions": len(set(captions)),
         "torch": torch.__version__,

@@ -229,6 +229,21 @@ def test_unknown_names_and_odd_sizes_fail_with_the_fix() -> None:
         S.render_video(SPECS["a red circle growing"], 0, height=63)
 
 
+def test_object_frame_is_the_first_frame_of_a_still_clip() -> None:
+    """render_object_frame draws any colour x shape as the videos draw their static objects."""
+    spec = SPECS["a blue striped circle staying still"]
+    clip = S.render_video(spec, np.random.default_rng(5), frames=(1, 1))
+    frame = S.render_object_frame("blue", "striped circle", np.random.default_rng(5))
+    assert frame.shape == (H, W, 3) and np.array_equal(frame, clip[0])
+    # a combination no class of the world has: a purple ring, still
+    ring = S.render_object_frame("purple", "ring", np.random.default_rng(5))
+    assert _colour_mask(ring[None], "purple").sum() > 20 and not np.array_equal(ring, frame)
+    with pytest.raises(ValueError, match="unknown colour"):
+        S.render_object_frame("magenta", "ring", 0)
+    with pytest.raises(ValueError, match="unknown shape"):
+        S.render_object_frame("red", "square", 0)
+
+
 # ----------------------------------------------------------------------------- the world on disk
 
 

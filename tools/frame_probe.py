@@ -10,11 +10,15 @@ TC-Tiny's vision tower, randomly initialised as the pretraining starts it (or lo
 ``--weights``), plus a linear head, trained with plain cross-entropy on single frames.
 
 * ``--task shape``: frames of the world's appearance classes, drawn by the world's own renderer
-  (colour x {circle, square, triangle}, with the videos' nuisance: background, noise, size,
-  position, rotation, distractors).
+  (in world v2, colour x {circle, square, triangle}; since v3, colour x {circle, striped circle,
+  checkered circle}), with the videos' nuisance: background, noise, size, position, rotation,
+  distractors.
 * ``--task pattern``: the same nuisance and colours, a disc whose *fill* is the class (solid,
-  hollow, striped, checkered): a candidate attribute that every 8-pixel patch of the object shows,
-  drawn here by hand because the world does not have it (yet).
+  hollow, striped, checkered): an attribute that every 8-pixel patch of the object shows. The
+  results of issue 14 (``results/miniature/learning/probe_pattern.json``) drew these by hand
+  before world v3 had them; now the world's renderer draws them (``render_object_frame``; the
+  hollow disc is the world's ring, whose hole is 0.5 of its radius where the hand-drawn one's
+  was 0.55, and the noise now lies over the object too, as in the videos).
 
 Accuracy is measured on held-out frames every ``--every`` steps, with the share of predictions
 naming the right colour and the right second attribute (shape / pattern). Writes a JSON curve.
@@ -35,31 +39,17 @@ import torch.nn.functional as F
 
 from open_clip.constants import OPENAI_DATASET_MEAN as MEAN, OPENAI_DATASET_STD as STD
 
-PATTERNS = ("solid", "hollow", "striped", "checkered")
+#: The probe's fill patterns, as the world's shapes (the hollow disc is the world's ring).
+PATTERN_SHAPES = {"solid": "circle", "hollow": "ring", "striped": "striped circle",
+                  "checkered": "checkered circle"}
+PATTERNS = tuple(PATTERN_SHAPES)
 
 
 def pattern_frame(rng: np.random.Generator, colour: str, pattern: str, size: int = 64) -> np.ndarray:
     """One uint8 (H, W, 3) frame: a disc of ``colour`` filled with ``pattern``, with the world's nuisance."""
     from tcclip.world import synthetic as syn
 
-    nz = syn._draw_nuisance(rng, size, size, (1, 1))
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    r = nz.radius * size
-    margin = nz.radius + syn.EDGE
-    cx, cy = ((margin + nz.start[i] * (1 - 2 * margin)) * size for i in (0, 1))
-    dx, dy = xx - cx, yy - cy
-    d2 = dx * dx + dy * dy
-    disc = d2 <= r * r
-    u = np.cos(nz.angle0) * dx + np.sin(nz.angle0) * dy  # stripes at the object's random angle
-    v = -np.sin(nz.angle0) * dx + np.cos(nz.angle0) * dy
-    stripes_u, stripes_v = np.mod(u, 6.0) < 3.0, np.mod(v, 6.0) < 3.0
-    mask = {"solid": disc, "hollow": disc & (d2 >= (0.55 * r) ** 2), "striped": disc & stripes_u,
-            "checkered": disc & (stripes_u ^ stripes_v)}[pattern]
-    canvas = (nz.background + nz.noise[0]).copy()
-    for ddx, ddy, w, h, col in nz.distractors:
-        canvas[(np.abs(xx - ddx * size) <= w * size) & (np.abs(yy - ddy * size) <= h * size)] = col
-    canvas[mask] = np.array(syn.COLOURS[colour], np.float32) + nz.colour_jitter
-    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    return syn.render_object_frame(colour, PATTERN_SHAPES[pattern], rng, size, size)
 
 
 def make_frames(task: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -33,6 +33,17 @@ def tiny_clip_path(tmp_path_factory):
     return str(path)
 
 
+def tiny_model(name: str, classnames, pretrained, num_frames: int = 8, **options):
+    """``tcclip.build_model(name, ...)`` on TC-Tiny as most tests build it: 8 frames, and for
+    TC-CLIP 16 context tokens unless ``num_context`` is given."""
+    import tcclip
+
+    if name == "tc_clip":
+        options.setdefault("num_context", 16)
+    return tcclip.build_model(name, classnames, clip="TC-Tiny", pretrained=pretrained, num_frames=num_frames,
+                              **options)
+
+
 @pytest.fixture
 def classnames():
     return list(CLASSNAMES)

@@ -11,13 +11,13 @@ import tcclip
 from tcclip.checkpoint import (NOT_BLENDED, CheckpointError, DamagedCheckpointError, MissingClipWeightsError,
                                MissingModelSpecError, ModelSpecMismatchError, UnsafeCheckpointError, read_checkpoint)
 
-from conftest import make_video
+from conftest import make_video, tiny_model
 
 WIDTH = 128
 
 
 def build(path, classnames, **opts):
-    return tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=path, num_frames=8, num_context=16, **opts).double().eval()
+    return tiny_model("tc_clip", classnames, path, **opts).double().eval()
 
 
 def fine_tuned(path, classnames, seed=1, **opts):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import tcclip
 from tcclip.models import clean_classname
 
-from conftest import make_video
+from conftest import make_video, tiny_model
 
 
 def reference_clip(path):
@@ -27,7 +27,7 @@ def by_hand_logits(clip_model, video, prompts):
 
 
 def test_vifi_clip_equals_open_clip_by_hand(tiny_clip_path, classnames):
-    model = tcclip.build_model("vifi_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8).double().eval()
+    model = tiny_model("vifi_clip", classnames, tiny_clip_path).double().eval()
     video = make_video()
     prompts = [f"a photo of a {clean_classname(c)}." for c in classnames]
     expected = by_hand_logits(reference_clip(tiny_clip_path), video, prompts)
@@ -36,7 +36,7 @@ def test_vifi_clip_equals_open_clip_by_hand(tiny_clip_path, classnames):
 
 
 def test_vanilla_clip_uses_class_name_as_prompt(tiny_clip_path, classnames):
-    model = tcclip.build_model("clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8).double().eval()
+    model = tiny_model("clip", classnames, tiny_clip_path).double().eval()
     video = make_video(frames=4)
     expected = by_hand_logits(reference_clip(tiny_clip_path), video, [clean_classname(c) for c in classnames])
     with torch.no_grad():
@@ -47,12 +47,12 @@ def test_vanilla_clip_uses_class_name_as_prompt(tiny_clip_path, classnames):
 
 
 def test_tc_clip_with_tc_and_vp_off_equals_vifi_clip(tiny_clip_path, classnames):
-    vifi = tcclip.build_model("vifi_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8).double().eval()
+    vifi = tiny_model("vifi_clip", classnames, tiny_clip_path).double().eval()
     tc_off = tcclip.build_model(
         "tc_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8,
         temporal_context=False, video_prompting=False,
     ).double().eval()
-    tc_on = tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8, num_context=16).double().eval()
+    tc_on = tiny_model("tc_clip", classnames, tiny_clip_path).double().eval()
     video = make_video()
     with torch.no_grad():
         torch.testing.assert_close(tc_off(video), vifi(video), rtol=0, atol=1e-12)
@@ -67,7 +67,7 @@ def test_classname_cleaning():
 
 
 def test_set_classnames_swaps_classes_without_rebuild(tiny_clip_path, classnames):
-    model = tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8, num_context=16).double().eval()
+    model = tiny_model("tc_clip", classnames, tiny_clip_path).double().eval()
     video = make_video()
     with torch.no_grad():
         full = model(video)

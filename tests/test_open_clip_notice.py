@@ -11,6 +11,8 @@ import tcclip
 from tcclip.models.backbone import silence_random_init_notice
 from tcclip.world.pretrain import create_tiny_clip
 
+from conftest import tiny_model
+
 NOTICE = "initialized randomly"
 
 
@@ -19,7 +21,7 @@ def notices(caplog) -> list[str]:
 
 
 def tiny(pretrained, classnames):
-    return tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=pretrained, num_frames=8, num_context=16)
+    return tiny_model("tc_clip", classnames, pretrained)
 
 
 def test_random_weights_asked_for_are_announced(caplog, classnames):

@@ -12,7 +12,7 @@ from tcclip.cli.predict import main
 from tcclip.data.sampling import ViewSpec, parse_views
 from tcclip.predict import load_clip_views, predict_videos
 
-from conftest import install_random_tiny_clip
+from conftest import install_random_tiny_clip, tiny_model
 
 CLASSES = ["a ring moving horizontally", "a blue striped circle staying still", "a red circle growing", "two green circles moving apart"]
 
@@ -36,7 +36,7 @@ def videos(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tc_model(tiny_clip_path):
     torch.manual_seed(0)
-    return tcclip.build_model("tc_clip", CLASSES, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8, num_context=16)
+    return tiny_model("tc_clip", CLASSES, tiny_clip_path)
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_explain_writes_a_png(tc_model, videos, tmp_path):
 
 
 def test_explain_needs_temporal_context(tiny_clip_path, videos, tmp_path):
-    clip = tcclip.build_model("clip", CLASSES, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8)
+    clip = tiny_model("clip", CLASSES, tiny_clip_path)
     with pytest.raises(ValueError, match="tc_clip"):
         explain_video(clip, videos[CLASSES[0]], tmp_path / "x.png")
 

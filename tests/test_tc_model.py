@@ -13,13 +13,12 @@ from tcclip.models.literal import literal_forward
 from tcclip.models.vision import source_patch_map
 from tcclip.train.engine import compiled_attention_backward_works
 
-from conftest import make_video
+from conftest import make_video, tiny_model
 from test_merging import literal_merge
 
 
 def build(path, classnames, **opts):
-    opts.setdefault("num_context", 16)
-    return tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=path, num_frames=8, **opts).double()
+    return tiny_model("tc_clip", classnames, path, **opts).double()
 
 
 def literal_tc_video(model, video):

@@ -190,15 +190,13 @@ def test_train_step_accumulates_exactly_and_refuses_nan(tiny_clip_path, classnam
     """Two micro-batches of 2 make the same step as one batch of 4 (float64, no mixup)."""
     import copy
 
-    import tcclip
     from tcclip.train import Precision, TrainParts, train_step
     from tcclip.train.engine import NonFiniteLossError
     from tcclip.train.optim import build_optimizer
 
-    from conftest import make_video
+    from conftest import make_video, tiny_model
 
-    model = tcclip.build_model("tc_clip", classnames, clip="TC-Tiny", pretrained=tiny_clip_path, num_frames=8,
-                               num_context=16).double()
+    model = tiny_model("tc_clip", classnames, tiny_clip_path).double()
     video, labels = make_video(batch=4), torch.tensor([0, 3, 1, 4])
     results, states = [], []
     for micro in ([{"video": video, "label": labels}],

@@ -268,26 +268,30 @@ def test_training_path_audit(tiny_world_root, tiny_clip_path, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14, open: the engine does not fit the training clips yet (on the tiny "
-                   "world's 96 steps, 3 of 8 classes at 0 %); strict, so the run fails as soon as a fix makes this "
-                   "pass and the marker must go")
 def test_engine_fits_the_training_clips(tiny_world_root, tiny_clip_path, tmp_path):
-    """A short run of the engine memorises the training clips of every class the model can
-    separate. ViFi-CLIP averages frame scores, so it can separate the appearance classes and,
-    beyond them, only the single-frame *looks* (the rings among themselves, and the growing /
-    shrinking pair, are one look each): on the whole training list it must reach >= 95 % per
-    class at that level. (The world's own data augmentation is on.)"""
+    """A short run of the engine memorises its training list, for every class the model can
+    separate (issue 14). The run starts from random CLIP weights (no pretrained tiny CLIP exists
+    in the suite), so it trains on the tiny world's 4-shot list (32 clips) for 200 steps: from
+    random weights a full pass over the 128 training clips needs ~500 steps (measured in the
+    issue's note), too long for the suite. ViFi-CLIP averages frame scores, so besides the
+    appearance classes it can only separate single-frame *looks* (the rings among themselves, and
+    the growing / shrinking pair, are one look each): every class must reach >= 95 % at that
+    level on the clips it trained on. The world's own data augmentation is on. (At lr 1e-3 with
+    no warm-up, the schedule this test had before, the model collapsed onto one class.)"""
     from tcclip.world.synthetic import build_classes
     from tcclip.train import evaluate, load_eval_model
     from tcclip.train.data import build_video_dataset
     from tcclip.train.protocols import train_views
 
-    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "fit", "protocol=fully_supervised", "model=vifi_clip",
-                              "train.mixup=0", "train.cutmix=0", "protocol.lr=1e-3", "protocol.min_lr=1e-4",
-                              "train.batch_per_gpu=8", "protocol.total_batch=8", "protocol.steps_per_epoch=16",
-                              "protocol.epochs=6", "eval.every_epochs=0", "eval.test=false"))
+    cfg = compose_config(tiny(tiny_world_root, tiny_clip_path, tmp_path / "fit", "protocol=few_shot", "data.shots=4",
+                              "model=vifi_clip", "train.mixup=0", "train.cutmix=0", "protocol.lr=3e-4",
+                              "protocol.min_lr=1e-5", "protocol.warmup_epochs=2", "train.batch_per_gpu=8",
+                              "protocol.total_batch=8", "protocol.steps_per_epoch=4", "protocol.epochs=50",
+                              "eval.every_epochs=0", "eval.test=false"))
     res = run(cfg)
+    assert res["train"]["steps"] == 200
     train_set = build_video_dataset(cfg, mode="test", num_clips=1, num_crops=1, **train_views(cfg)[0])
+    assert len(train_set) == 32  # the very clips it trained on (4 per class), seen with test views
     model = load_eval_model(res["tested_checkpoint"], cfg, train_set.classnames)
     preds = evaluate(model, train_set, batch_size=32, return_predictions=True)["predictions"]
     look = {s.name: s.look for s in build_classes()}
@@ -296,7 +300,7 @@ def test_engine_fits_the_training_clips(tiny_world_root, tiny_clip_path, tmp_pat
     for r in preds:
         per_look.setdefault(names[r["label"]], []).append(look[names[r["pred"]]] == look[names[r["label"]]])
     accuracy = {name: 100 * sum(ok) / len(ok) for name, ok in per_look.items()}
-    assert min(accuracy.values()) >= 95, accuracy
+    assert len(accuracy) == len(names) and min(accuracy.values()) >= 95, accuracy
 
 
 def test_training_probe_draws_learning_curves_from_the_untrained_model(tiny_world_root, tiny_clip_path, tmp_path):

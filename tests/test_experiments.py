@@ -109,12 +109,43 @@ def test_plan_units_are_unique_and_the_ablation_reference_is_the_main_run():
         fs_steps = settings.steps_for("fully_supervised")
         assert fs_steps % settings.curve_every == 0
     full = ex.settings_for(False)
-    assert len(full.seeds) >= 3 and len(full.ablation_seeds) >= 3
+    assert len(full.seeds) >= 3  # the main table's paired differences
     variants = {v for v, _ in full.ablations}
     assert {"no TC", "pos. emb.=joint"} <= variants
     gpu = ex.settings_for(False, device="cuda")
     assert gpu.world == "large" and gpu.device == "cuda" and all(
         gpu.steps_for(p) > full.steps_for(p) for p, _ in full.steps)
+    assert gpu.ablations == ex.ALL_ABLATIONS and len(gpu.ablation_seeds) >= 3 and len(gpu.protocol_seeds) >= 3
+    # only the fully supervised main table runs every seed on the CPU
+    seeds = {p: {u.seed for u in ex.plan(full) if u.experiment == "main" and u.protocol == p} for p in protocols}
+    assert seeds["fully_supervised"] == set(full.seeds)
+    assert all(seeds[p] == set(full.protocol_seeds) for p in protocols - {"fully_supervised"})
+
+
+def test_cpu_plan_fits_the_budget():
+    """The CPU plan, estimated from the measured costs (``CPU_COSTS``), leaves 5 % of the 60 minutes
+    for a busier machine; the plan before this budget (600 fully supervised steps, 3 seeds for every
+    protocol and five ablations) was estimated at about 4.7 hours by the same model."""
+    full = ex.settings_for(False)
+    assert ex.estimated_seconds(full) <= ex.CPU_ESTIMATE_SHARE * ex.CPU_BUDGET_S
+    before = replace(full, steps=(("fully_supervised", 600), ("few_shot", 150), ("zero_shot", 400), ("base2novel", 150)),
+                     protocol_seeds=(0, 1, 2), ablation_seeds=(0, 1, 2), ablations=ex.ALL_ABLATIONS, curve_every=100)
+    assert ex.estimated_seconds(before) > 4 * ex.CPU_BUDGET_S
+
+
+def test_estimate_counts_every_part_of_a_unit():
+    """One trained fully supervised unit: steps x step time, then evaluations: curve points
+    (validation + probe), the test, the shuffled and reversed tests and the whole training list."""
+    costs = ex.Costs(step_s=(("vifi_clip", 1.0), ("tc_clip", 2.0)), eval_clip_s=0.001, assets_s=100.0)
+    settings = replace(ex.settings_for(False), world="tiny", seeds=(0,), shots=(), compared=("fully_supervised",),
+                       steps=(("fully_supervised", 10), ("few_shot", 0), ("zero_shot", 0), ("base2novel", 0)),
+                       ablations=(), curve_every=5, train_probe=8)
+    # tiny world: 8 classes x (16 train, 1 val, 2 test clips) = 128 / 8 / 16
+    clip = (16 + 128) * 0.001  # untrained CLIP: its test and the whole training list
+    trained = (16 + 3 * (8 + 8) + 2 * 16 + 128) * 0.001  # test, 3 curve points, shuffled + reversed, training list
+    others = 2 * 16 * 0.001  # zero-shot and base-to-novel TC-CLIP units of 0 steps: their tests only
+    expected = 100.0 + clip + (10 * 1.0 + trained) + (10 * 2.0 + trained) + others
+    assert ex.estimated_seconds(settings, costs) == pytest.approx(expected)
 
 
 def test_unit_hash_changes_with_what_decides_the_numbers():

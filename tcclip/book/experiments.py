@@ -18,9 +18,12 @@ in ``tcclip.world.synthetic.CLASS_FAMILIES`` and ``book/synthetic_world.md``):
   context can show against frame averaging) and *time_direction* (exact time-reversed pairs);
   plus the accuracy on the training clips (can the engine fit?) and a frame-order test
   (shuffled and reversed frames at test time);
-* the TC-CLIP ablations on the same protocol and seeds, among them the joint space-time
-  positional embedding, the only variant that can tell the time-reversed pairs apart;
+* the TC-CLIP ablations on the same protocol (the first seed on the CPU), among them the joint
+  space-time positional embedding, the only variant that can tell the time-reversed pairs apart;
 * zero-shot (with WiSE-FT), few-shot and base-to-novel under the protocols of the paper.
+
+The CPU plan is sized by :func:`estimated_seconds` from measured costs to fit 60 minutes on 2
+cores; only the fully supervised main table runs three seeds there.
 
 Training, evaluation and the protocols are ``tcclip.train``'s; this module only plans the
 runs, adds the per-family, training-set and frame-order evaluations and aggregates. The book's
@@ -66,33 +69,34 @@ FAMILIES = ("appearance", "across_frames", "time_direction")
 class Settings:
     """Everything that sizes the experiments (recorded in the results; part of every unit hash).
 
-    Step counts are optimizer steps of ``batch`` clips. The CPU plan was sized from measured
-    step times (``book/training.md``) so that the whole plan, world generation and the tiny
-    CLIP's pretraining included, stays under 60 minutes on 2 cores; ``--device cuda`` runs
-    ``settings_for(device="cuda")``, the same experiments on a larger world, longer.
+    Step counts are optimizer steps of ``batch`` clips. The CPU plan is sized with
+    :func:`estimated_seconds` from measured costs (``CPU_COSTS``) so that the whole plan, world
+    generation and the tiny CLIP's pretraining included, stays under 60 minutes on 2 cores
+    (tested); ``--device cuda`` runs ``settings_for(device="cuda")``, the same experiments on a
+    larger world, longer, with every ablation and five seeds everywhere.
     """
 
     world: str = "default"  # synthetic world size: "default" (26 classes), "large" (same classes, 4x clips), "tiny"
     device: str = "cpu"
-    seeds: tuple[int, ...] = (0, 1, 2)  # main table
-    ablation_seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2)  # the fully supervised main table (paired differences need >= 3)
+    protocol_seeds: tuple[int, ...] = (0,)  # few-shot, zero-shot and base-to-novel runs
+    ablation_seeds: tuple[int, ...] = (0,)
     shots: tuple[int, ...] = (2, 8)
-    steps: tuple[tuple[str, int], ...] = (("fully_supervised", 600), ("few_shot", 150), ("zero_shot", 400),
-                                         ("base2novel", 150))
+    steps: tuple[tuple[str, int], ...] = (("fully_supervised", 250), ("few_shot", 75), ("zero_shot", 125),
+                                         ("base2novel", 75))
     # protocols on which all three models run; the others run TC-CLIP only (--quick)
     compared: tuple[str, ...] = ("fully_supervised", "few_shot", "zero_shot", "base2novel")
     batch: int = 8
     lr: float = 3e-4  # base learning rate of every run (prompt parts x10, as in the recipe)
     test_clips: int = 1  # one view per test video: the budget goes to training, not to views
-    curve_every: int = 100  # fully supervised: validation + training probe at step 0 and every N steps (learning curves)
+    curve_every: int = 125  # fully supervised: validation + training probe at step 0 and every N steps (learning curves)
     train_probe: int = 130  # training videos evaluated at each curve point (the training curve)
     ablation_protocol: str = "fully_supervised"
+    # the CPU plan keeps the two ablations the book's questions need (does TC's cross-frame
+    # context matter; can a space-time embedding tell time direction); the GPU plan runs all five
     ablations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
         ("no TC", (("temporal_context", False),)),
-        ("no VP", (("video_prompting", False),)),
         ("pos. emb.=joint", (("positional_embedding", "joint"),)),
-        ("merge=random", (("merge", "random"),)),
-        ("k=4", (("num_context", 4),)),
     )
     # the recipe's mixup / cutmix average two videos' labels; with a few hundred steps they only
     # slow learning down, so the miniature trains on hard labels (label smoothing stays)
@@ -101,6 +105,63 @@ class Settings:
     def steps_for(self, protocol: str) -> int:
         return dict(self.steps)[protocol]
 
+
+#: Every ablation the package knows (the GPU plan runs them all; the CPU plan the first and third).
+ALL_ABLATIONS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
+    ("no TC", (("temporal_context", False),)),
+    ("no VP", (("video_prompting", False),)),
+    ("pos. emb.=joint", (("positional_embedding", "joint"),)),
+    ("merge=random", (("merge", "random"),)),
+    ("k=4", (("num_context", 4),)),
+)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Seconds a plan's parts take on one machine, measured (the budget's model)."""
+
+    step_s: tuple[tuple[str, float], ...]  # per model: one batch from the loader + one optimizer step
+    eval_clip_s: float  # evaluation forward pass per clip (one view)
+    assets_s: float  # world generation + the tiny CLIP's pretraining from an empty cache
+
+
+#: The 2-core CPU box, world v3, batch 8, 8 frames, 26 classes, 2 threads, rounded up over two
+#: runs of ``benchmarks/bench_train_step.py`` (data + step: ViFi-CLIP 0.61-0.63 s, TC-CLIP
+#: 0.76-0.86 s; evaluation 25-28 / 31 ms per clip; ``benchmarks/results/bench_train_step_cpu.md``);
+#: assets: world 52 s + pretraining 271 s (results/miniature/learning/README.md), rounded up.
+CPU_COSTS = Costs(step_s=(("vifi_clip", 0.65), ("tc_clip", 0.85)), eval_clip_s=0.032, assets_s=360.0)
+
+
+def estimated_seconds(settings: Settings, costs: Costs = CPU_COSTS) -> float:
+    """What the plan of ``settings`` should take with ``costs``: training steps, learning-curve
+    points (validation + training probe), each unit's test, and the fully supervised analyses
+    (shuffled and reversed test, the whole training list). Every test is counted at the size of
+    the full test list, an upper bound for the zero-shot and base-to-novel views."""
+    from tcclip.world.synthetic import SIZES
+
+    size = SIZES[settings.world]
+    classes = len(size.classes)
+    n_train, n_val, n_test = classes * size.n_train, classes * size.n_val, classes * size.n_test
+    step = dict(costs.step_s)
+    total = costs.assets_s
+    for unit in plan(settings):
+        clips = n_test * settings.test_clips
+        if unit.steps:
+            total += unit.steps * step[unit.model]
+        if unit.analysis:
+            if unit.steps:
+                points = unit.steps // settings.curve_every + 1
+                clips += points * (n_val + min(settings.train_probe, n_train))
+                clips += (len(FRAME_ORDERS) - 1) * n_test
+            clips += n_train
+        total += clips * costs.eval_clip_s
+    return total
+
+
+#: The CPU plan's wall-time budget (issue 14: ``make experiments`` <= 60 min on 2 cores from an
+#: empty cache) and the share of it the estimate may use: the rest absorbs a busier machine.
+CPU_BUDGET_S = 3600.0
+CPU_ESTIMATE_SHARE = 0.95
 
 #: The name of the default TC-CLIP variant in the ablation table (its runs are the main table's).
 DEFAULT_VARIANT = "TC-CLIP (bipartite, k=16, ratio 0.3, spatial)"
@@ -116,9 +177,10 @@ def settings_for(quick: bool = False, device: str = "cpu") -> Settings:
                         ablations=(("no TC", (("temporal_context", False),)),))
     if device.startswith("cuda"):
         base = Settings()
-        return replace(base, world="large", device=device, seeds=(0, 1, 2, 3, 4), ablation_seeds=(0, 1, 2, 3, 4),
-                       shots=(2, 4, 8, 16), batch=32, curve_every=250, train_probe=520,
-                       steps=tuple((p, 5 * n) for p, n in base.steps))
+        seeds = (0, 1, 2, 3, 4)
+        return replace(base, world="large", device=device, seeds=seeds, protocol_seeds=seeds, ablation_seeds=seeds,
+                       shots=(2, 4, 8, 16), batch=32, curve_every=250, train_probe=520, ablations=ALL_ABLATIONS,
+                       steps=(("fully_supervised", 3000), ("few_shot", 750), ("zero_shot", 2000), ("base2novel", 750)))
     return Settings(device=device)
 
 
@@ -160,9 +222,10 @@ def plan(settings: Settings) -> list[Unit]:
         compared = protocol in settings.compared
         for shots in shots_list:
             # plain CLIP is not trained and its test views are fixed: one evaluation suffices
+            seeds = settings.seeds if full else settings.protocol_seeds
             if compared:
-                units.append(Unit("main", protocol, "clip", settings.seeds[0], 0, shots=shots, analysis=full))
-            for seed in settings.seeds:
+                units.append(Unit("main", protocol, "clip", seeds[0], 0, shots=shots, analysis=full))
+            for seed in seeds:
                 for model in ("vifi_clip", "tc_clip") if compared else ("tc_clip",):
                     units.append(Unit("main", protocol, model, seed, steps, shots=shots, analysis=full))
     steps = settings.steps_for(settings.ablation_protocol)
@@ -476,7 +539,8 @@ def _meta(argv: Sequence[str], settings: Settings, ctx: Context, started: float,
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {"command": " ".join(["python", "-m", "tcclip", "experiments", *argv]), "git_commit": git_commit(),
-            "quick": quick, "seeds": list(settings.seeds), "ablation_seeds": list(settings.ablation_seeds),
+            "quick": quick, "seeds": list(settings.seeds), "protocol_seeds": list(settings.protocol_seeds),
+            "ablation_seeds": list(settings.ablation_seeds),
             "machine": machine_info(), "settings": asdict(settings), "world_hash": ctx.world_hash,
             "weights_digest": ctx.weights_digest, "num_classes": len(ctx.classnames), "classes": list(ctx.classnames),
             "wall_time_s": time.time() - started, "load_average": list(load) if load else None,

@@ -278,7 +278,7 @@ def test_engine_fits_the_training_clips(tiny_world_root, tiny_clip_path, tmp_pat
     the growing / shrinking pair, are one look each): every class must reach >= 95 % at that
     level on the clips it trained on. The world's own data augmentation is on. (At lr 1e-3 with
     no warm-up, the schedule this test had before, the model collapsed onto one class.)"""
-    from tcclip.world.synthetic import build_classes
+    from tcclip.book.experiments import per_class_accuracy
     from tcclip.train import evaluate, load_eval_model
     from tcclip.train.data import build_video_dataset
     from tcclip.train.protocols import train_views
@@ -294,12 +294,9 @@ def test_engine_fits_the_training_clips(tiny_world_root, tiny_clip_path, tmp_pat
     assert len(train_set) == 32  # the very clips it trained on (4 per class), seen with test views
     model = load_eval_model(res["tested_checkpoint"], cfg, train_set.classnames)
     preds = evaluate(model, train_set, batch_size=32, return_predictions=True)["predictions"]
-    look = {s.name: s.look for s in build_classes()}
     names = train_set.classnames
-    per_look: dict[str, list[bool]] = {}
-    for r in preds:
-        per_look.setdefault(names[r["label"]], []).append(look[names[r["pred"]]] == look[names[r["label"]]])
-    accuracy = {name: 100 * sum(ok) / len(ok) for name, ok in per_look.items()}
+    per_class = per_class_accuracy([names[r["label"]] for r in preds], [names[r["pred"]] for r in preds])
+    accuracy = {name: row["look_top1"] for name, row in per_class.items()}
     assert len(accuracy) == len(names) and min(accuracy.values()) >= 95, accuracy
 
 

@@ -65,6 +65,16 @@ FAMILIES = ("appearance", "across_frames", "time_direction")
 # the plan
 # ----------------------------------------------------------------------------------------
 
+#: Every ablation the package knows (the GPU plan runs them all; the CPU plan the first and third).
+ALL_ABLATIONS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
+    ("no TC", (("temporal_context", False),)),
+    ("no VP", (("video_prompting", False),)),
+    ("pos. emb.=joint", (("positional_embedding", "joint"),)),
+    ("merge=random", (("merge", "random"),)),
+    ("k=4", (("num_context", 4),)),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that sizes the experiments (recorded in the results; part of every unit hash).
@@ -94,26 +104,13 @@ class Settings:
     ablation_protocol: str = "fully_supervised"
     # the CPU plan keeps the two ablations the book's questions need (does TC's cross-frame
     # context matter; can a space-time embedding tell time direction); the GPU plan runs all five
-    ablations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
-        ("no TC", (("temporal_context", False),)),
-        ("pos. emb.=joint", (("positional_embedding", "joint"),)),
-    )
+    ablations: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (ALL_ABLATIONS[0], ALL_ABLATIONS[2])
     # the recipe's mixup / cutmix average two videos' labels; with a few hundred steps they only
     # slow learning down, so the miniature trains on hard labels (label smoothing stays)
     extra_overrides: tuple[str, ...] = ("train.mixup=0", "train.cutmix=0")
 
     def steps_for(self, protocol: str) -> int:
         return dict(self.steps)[protocol]
-
-
-#: Every ablation the package knows (the GPU plan runs them all; the CPU plan the first and third).
-ALL_ABLATIONS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
-    ("no TC", (("temporal_context", False),)),
-    ("no VP", (("video_prompting", False),)),
-    ("pos. emb.=joint", (("positional_embedding", "joint"),)),
-    ("merge=random", (("merge", "random"),)),
-    ("k=4", (("num_context", 4),)),
-)
 
 
 @dataclass(frozen=True)
@@ -181,7 +178,7 @@ def settings_for(quick: bool = False, device: str = "cpu") -> Settings:
         return Settings(world="tiny", device=device, seeds=(0,), ablation_seeds=(0,), shots=(2,),
                         compared=("fully_supervised",), curve_every=1, train_probe=8,
                         steps=(("fully_supervised", 2), ("few_shot", 2), ("zero_shot", 2), ("base2novel", 2)),
-                        ablations=(("no TC", (("temporal_context", False),)),))
+                        ablations=ALL_ABLATIONS[:1])
     if device.startswith("cuda"):
         base = Settings()
         seeds = (0, 1, 2, 3, 4)

@@ -245,3 +245,37 @@ def test_quick_run_resumes_from_its_records(quick_run, monkeypatch):
     again = ex.run_experiments(out, quick=True, argv=["--quick"], figures=False)
     assert again["complete"] and again["units_reused"] == again["units_planned"]
     assert [r["metrics"] for r in again["records"]] == [r["metrics"] for r in first["records"]]
+
+
+def test_frame_averaging_ceiling_counts_one_class_per_look():
+    # the world's 26 classes, one video each: 16 appearance looks, one look for the 4 rings, 3 pair looks
+    from tcclip.world.synthetic import build_classes
+
+    names = [s.name for s in build_classes()]
+    assert len(names) == 26
+    assert ex.frame_averaging_ceiling(names) == pytest.approx(100 * 20 / 26)
+    # unbalanced: the best a per-look rule can do is the look's most frequent class
+    ring_still, ring_recolour = "a ring staying still", "a ring changing colour"
+    assert ex.frame_averaging_ceiling([ring_still, ring_still, ring_recolour, "a red circle growing"]) == pytest.approx(75.0)
+    with pytest.raises(ValueError, match="not classes of the synthetic world"):
+        ex.frame_averaging_ceiling(["a purple dragon"])
+
+
+def test_untrained_clip_is_paired_with_every_seed():
+    """Plain CLIP runs once (its numbers do not depend on a seed): the gain of a trained arm over
+    it is that arm's per-seed values minus CLIP's one value, over all of the arm's seeds."""
+    def record(model, seed, steps, top1):
+        unit = {"experiment": "main", "protocol": "fully_supervised", "model": model, "seed": seed, "steps": steps,
+                "variant": "default", "shots": None}
+        return {"unit": unit, "metrics": {"top1": top1}}
+
+    results = {"settings": {"ablation_protocol": "fully_supervised"}, "ablation_seeds": [0],
+               "records": [record("clip", 0, 0, 50.0), record("vifi_clip", 0, 10, 60.0),
+                           record("vifi_clip", 1, 10, 62.0), record("vifi_clip", 2, 10, 58.0),
+                           record("tc_clip", 0, 10, 61.0), record("tc_clip", 1, 10, 61.0)]}
+    gain = ex.paired_differences(results, "top1", "ViFi-CLIP", "CLIP")
+    assert gain["per_seed"] == {0: 10.0, 1: 12.0, 2: 8.0}
+    assert gain["seeds"] == 3 and gain["mean"] == pytest.approx(10.0) and gain["std"] == pytest.approx((8 / 3) ** 0.5)
+    # trained arms still pair only the seeds both have
+    d = ex.paired_differences(results, "top1", "TC-CLIP", "ViFi-CLIP")
+    assert d["per_seed"] == {0: 1.0, 1: -1.0} and d["seeds"] == 2

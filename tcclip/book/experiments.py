@@ -336,11 +336,16 @@ def family_metrics(true_names: Sequence[str], pred_names: Sequence[str], classes
     return out
 
 
-def per_class_accuracy(true_names: Sequence[str], pred_names: Sequence[str]) -> dict[str, dict[str, float]]:
-    """{class: {"top1": %, "look_top1": %, "videos": n}} (look: right single-frame look)."""
+def _class_looks() -> dict[str, str]:
+    """{class name: its single-frame look} for every class of the synthetic world."""
     from tcclip.world.synthetic import build_classes
 
-    looks = {s.name: s.look for s in build_classes()}
+    return {s.name: s.look for s in build_classes()}
+
+
+def per_class_accuracy(true_names: Sequence[str], pred_names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """{class: {"top1": %, "look_top1": %, "videos": n}} (look: right single-frame look)."""
+    looks = _class_looks()
     out: dict[str, dict[str, float]] = {}
     for name in dict.fromkeys(true_names):
         preds = [p for t, p in zip(true_names, pred_names) if t == name]
@@ -357,9 +362,7 @@ def frame_averaging_ceiling(true_names: Sequence[str]) -> float:
     frequent class (on the world's balanced test set: looks / classes, 20 / 26 = 76.9 %)."""
     from collections import Counter
 
-    from tcclip.world.synthetic import build_classes
-
-    looks = {s.name: s.look for s in build_classes()}
+    looks = _class_looks()
     unknown = sorted({n for n in true_names if n not in looks})
     if unknown:
         raise ValueError(f"not classes of the synthetic world: {unknown[:3]}")

@@ -54,6 +54,7 @@ import os
 import platform
 import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -445,6 +446,15 @@ def run_isolated(name: str, variant: str, args, workdir: Path, extra: list[str])
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_order(settings: list[str], variants: list[str], passes: int) -> list[tuple[int, str, str]]:
+    """(pass, setting, variant) in the order they are measured: every other pass runs the variants in the
+    opposite order, so that the machine's drift during a pass does not always favour the same variant
+    (except with the reference variants, whose logit check needs this package's rows first)."""
+    keep = any(v in REFERENCE_VARIANTS for v in variants)
+    return [(p, name, v) for p in range(passes) for name in settings
+            for v in (variants if p % 2 == 0 or keep else variants[::-1])]
+
+
 def wait_until_quiet(max_load: Optional[float], timeout_s: float) -> None:
     """Sleep until the 1-minute load average is at most ``max_load`` (or the timeout passes)."""
     if max_load is None:
@@ -516,7 +526,27 @@ def _comparison(name: str, base: str, here: dict[str, dict]) -> str:
 
 
 def marginal_costs(rows: list[dict], batches: tuple[int, int]) -> list[dict]:
-    """Per clip length and variant: seconds one more video adds to a training step, and TC's ratio to ViFi's."""
+    """Per clip length and variant: seconds one more video adds to a training step, and TC's ratio to ViFi's.
+
+    With several passes (``--passes``) each pass gives its own costs and ratio; the result holds their
+    medians and the per-pass values (``seconds_per_pass``, ``ratio_per_pass``), so that the spread
+    between passes, not one pass, says how far a ratio can be trusted.
+    """
+    passes = sorted({r.get("pass", 0) for r in rows})
+    per_pass = [_marginal_costs_of_pass([r for r in rows if r.get("pass", 0) == p], batches) for p in passes]
+    if len(per_pass) == 1:
+        return per_pass[0]
+    out = []
+    for first in per_pass[0]:
+        same = [c for costs in per_pass for c in costs if (c["frames"], c["variant"]) == (first["frames"], first["variant"])]
+        seconds = [c["seconds_per_video"] for c in same]
+        ratios = [c["ratio_to_vifi"] for c in same if c["ratio_to_vifi"] is not None]
+        out.append(dict(first, seconds_per_video=statistics.median(seconds), seconds_per_pass=seconds,
+                        ratio_to_vifi=statistics.median(ratios) if ratios else None, ratio_per_pass=ratios or None))
+    return out
+
+
+def _marginal_costs_of_pass(rows: list[dict], batches: tuple[int, int]) -> list[dict]:
     small, large = batches
     out = []
     for t in sorted({r["frames"] for r in rows}):
@@ -541,11 +571,19 @@ def marginal_costs(rows: list[dict], batches: tuple[int, int]) -> list[dict]:
 def print_marginal(costs: list[dict], batches: tuple[int, int]) -> None:
     print(f"\nMarginal cost of one video in a training step, (step(B={batches[1]}) - step(B={batches[0]})) / "
           f"{batches[1] - batches[0]}:\n")
-    print("| T | variant | s per video | ratio to ViFi-CLIP | GFLOPs per video | FLOP ratio to ViFi-CLIP |")
-    print("|---|---|---|---|---|---|")
+    passes = any("seconds_per_pass" in c for c in costs)
+    if passes:
+        print("Several passes: the median over passes, and each pass's value in pass order.\n")
+    print("| T | variant | s per video | ratio to ViFi-CLIP | GFLOPs per video | FLOP ratio to ViFi-CLIP |"
+          + (" s per video, per pass | ratio, per pass |" if passes else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|" if passes else ""))
     for c in costs:
+        extra = ""
+        if passes:
+            extra = (" " + ", ".join(f"{x:.3f}" for x in c["seconds_per_pass"]) + " | "
+                     + (", ".join(f"{x:.2f}" for x in c["ratio_per_pass"]) if c.get("ratio_per_pass") else "-") + " |")
         print(f"| {c['frames']} | {c['variant']} | {c['seconds_per_video']:.3f} | {_fmt(c['ratio_to_vifi'], '.2f')} | "
-              f"{_fmt(c.get('gflops_per_video'), '.0f')} | {_fmt(c.get('flops_ratio_to_vifi'), '.2f')} |")
+              f"{_fmt(c.get('gflops_per_video'), '.0f')} | {_fmt(c.get('flops_ratio_to_vifi'), '.2f')} |{extra}")
 
 
 def machine_info(threads: int) -> dict:
@@ -597,6 +635,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--marginal-size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed calls per measurement; 0: only check the logits and count the FLOPs")
+    parser.add_argument("--passes", type=int, default=1,
+                        help="run every setting and variant this many times over, alternating the variants' order "
+                             "(the marginal cost then reports each pass and the median)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of each measurement")
     parser.add_argument("--max-load", type=float,
                         help="before each measurement wait until the 1-minute load average is at most this")
@@ -670,25 +711,25 @@ def main(argv=None) -> dict:
         for clip in dict.fromkeys(s.clip for s in resolved.values()):
             subprocess.run([sys.executable, __file__, "--make-weights", clip, "--workdir", tmp], check=True,
                            capture_output=True)
-        for name in settings:
+        for pass_index, name, variant in run_order(settings, variants, args.passes):
             s = resolved[name]
-            for variant in variants:
-                why = None
-                if variant in REFERENCE_VARIANTS:
-                    why = NO_REFERENCE if reference_dir is None else reference_unsupported(s)
-                if why:
-                    print(f"{name}/{variant}: {why}", file=sys.stderr, flush=True)
-                    rows.append(dict(setting=name, variant=variant, **asdict(s), status=why))
-                    continue
-                wait_until_quiet(args.max_load, args.max_wait_s)
-                row = run_isolated(name, variant, args, workdir, extra)
-                row["mfu"] = (model_flops_utilisation(row["step_gflops"] * 1e9, row["step_s"], peak)
-                              if row["device"] == "cuda" and peak and row["step_s"] and row["step_gflops"] else None)
-                rows.append(row)
-                if args.json:  # after every row, so that a later failure keeps what was measured
-                    atomic_write_json(args.json, record)
-                print(f"{name}/{variant}: {row['status']}, step {_fmt(row.get('step_s'), '.2f')} s, "
-                      f"forward {_fmt(row.get('forward_s'), '.2f')} s", file=sys.stderr, flush=True)
+            why = None
+            if variant in REFERENCE_VARIANTS:
+                why = NO_REFERENCE if reference_dir is None else reference_unsupported(s)
+            if why:
+                print(f"{name}/{variant}: {why}", file=sys.stderr, flush=True)
+                rows.append(dict(setting=name, variant=variant, **asdict(s), status=why, **{"pass": pass_index}))
+                continue
+            wait_until_quiet(args.max_load, args.max_wait_s)
+            row = run_isolated(name, variant, args, workdir, extra)
+            row["pass"] = pass_index
+            row["mfu"] = (model_flops_utilisation(row["step_gflops"] * 1e9, row["step_s"], peak)
+                          if row["device"] == "cuda" and peak and row["step_s"] and row["step_gflops"] else None)
+            rows.append(row)
+            if args.json:  # after every row, so that a later failure keeps what was measured
+                atomic_write_json(args.json, record)
+            print(f"{name}/{variant}: {row['status']}, step {_fmt(row.get('step_s'), '.2f')} s, "
+                  f"forward {_fmt(row.get('forward_s'), '.2f')} s", file=sys.stderr, flush=True)
     record["load_at_end"] = os.getloadavg()
     header = (f"torch {machine['torch']}, {machine.get('device')}, CPU {machine['cpu']} ({machine['logical_cpus']} "
               f"logical CPUs, {args.threads} torch threads), load average {record['load_at_start'][0]:.1f} at start, "

@@ -164,6 +164,28 @@ def test_marginal_cost_is_the_slope_between_two_batches(bench):
     assert costs["tc_clip"]["flops_ratio_to_vifi"] == pytest.approx(1.2)
 
 
+def test_marginal_cost_over_passes_is_the_median_of_each_pass(bench):
+    """With --passes, each pass's slope and ratio are kept and the median reported: one noisy pass
+    (here pass 2, where ViFi-CLIP's large batch ran slow) does not set the ratio."""
+    steps = {0: (3.0, 7.0, 2.0, 4.0), 1: (3.0, 6.0, 2.0, 4.0), 2: (3.0, 7.0, 2.0, 8.0)}
+    rows = [dict(frames=8, variant=v, batch=b, step_s=t, **{"pass": p})
+            for p, times in steps.items()
+            for (v, b), t in zip((("tc_clip", 2), ("tc_clip", 6), ("vifi_clip", 2), ("vifi_clip", 6)), times)]
+    costs = {c["variant"]: c for c in bench.marginal_costs(rows, (2, 6))}
+    assert costs["tc_clip"]["seconds_per_pass"] == pytest.approx([1.0, 0.75, 1.0])
+    assert costs["tc_clip"]["ratio_per_pass"] == pytest.approx([2.0, 1.5, 1.0 / 1.5])
+    assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(1.5)
+    assert costs["vifi_clip"]["seconds_per_video"] == pytest.approx(0.5)
+
+
+def test_passes_alternate_the_order_of_the_variants(bench):
+    order = bench.run_order(["a", "b"], ["tc_clip", "vifi_clip"], 2)
+    assert order == [(0, "a", "tc_clip"), (0, "a", "vifi_clip"), (0, "b", "tc_clip"), (0, "b", "vifi_clip"),
+                     (1, "a", "vifi_clip"), (1, "a", "tc_clip"), (1, "b", "vifi_clip"), (1, "b", "tc_clip")]
+    # the reference's rows are checked against this package's, which must come first
+    assert [v for _, _, v in bench.run_order(["a"], ["tc_clip", "reference"], 2)] == ["tc_clip", "reference"] * 2
+
+
 def test_gpu_settings_refuse_to_run_without_cuda(bench):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

@@ -434,6 +434,77 @@ def measure(name: str, variant: str, repeats: int, workdir: Path, reference_dir:
     return row
 
 
+def interleaved_marginal(frames: int, batches: tuple[int, int], classes: int, clip: str, size: int,
+                         variants: Sequence[str], rounds: int, workdir: Path, device: str = "cpu") -> dict:
+    """Training-step times of every (variant, batch) cell at one clip length, interleaved in one process.
+
+    Timings of separate processes on a small shared machine drift by seconds between processes, more
+    than TC-CLIP and ViFi-CLIP differ by. Here both models live in one process and each round times one
+    step of every cell in a fresh random order (after one untimed step of each), so that drift hits
+    every cell alike; each round gives its own marginal cost per video and ratio to ViFi-CLIP.
+    Returns the per-cell times and the per-round marginal costs.
+    """
+    import random
+
+    import tcclip
+    from tcclip.book.benchmarking import time_call
+
+    small, large = batches
+    steps, times = {}, {}
+    for variant in variants:
+        torch.manual_seed(0)
+        model, forward = build_tcclip(Setting(clip, frames, size, small, classes, "none", device), variant, workdir)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
+        for b in batches:
+            video, labels = inputs(Setting(clip, frames, size, b, classes, "none", device))
+
+            def step(model=model, forward=forward, optimizer=optimizer, video=video, labels=labels):
+                model.train()
+                tcclip.video_text_loss(forward(video), labels, 0.1).backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+            steps[(variant, b)] = step
+            times[(variant, b)] = []
+    cells = list(steps)
+    for cell in cells:  # warm-up
+        steps[cell]()
+    order = random.Random(0)
+    for _ in range(rounds):
+        order.shuffle(cells)
+        for cell in cells:
+            times[cell].append(time_call(steps[cell], repeats=1, warmup=0, device=device))
+    per_round = {v: [(t_large - t_small) / (large - small) for t_small, t_large in zip(times[(v, small)], times[(v, large)])]
+                 for v in variants}
+    return dict(frames=frames, batches=list(batches), classes=classes, clip=clip, size=size, rounds=rounds,
+                step_s={f"{v}-B{b}": t for (v, b), t in times.items()}, seconds_per_video_per_round=per_round,
+                load=os.getloadavg()[0])
+
+
+def interleaved_summary(result: dict) -> list[dict]:
+    """Per variant: the median marginal cost over rounds, and TC's per-round ratio to ViFi-CLIP and its median."""
+    per_round = result["seconds_per_video_per_round"]
+    out = []
+    for v, costs in per_round.items():
+        base = per_round.get("vifi_clip") if v != "vifi_clip" else None
+        ratios = [c / b for c, b in zip(costs, base)] if base else None
+        out.append(dict(frames=result["frames"], variant=v, seconds_per_video=statistics.median(costs),
+                        seconds_per_round=costs, ratio_to_vifi=statistics.median(ratios) if ratios else None,
+                        ratio_per_round=ratios))
+    return out
+
+
+def print_interleaved(summaries: list[dict], batches: tuple[int, int], rounds: int) -> None:
+    print(f"\nMarginal cost of one video in a training step, (step(B={batches[1]}) - step(B={batches[0]})) / "
+          f"{batches[1] - batches[0]}, both models in one process, {rounds} interleaved rounds (median; each round):\n")
+    print("| T | variant | s per video | ratio to ViFi-CLIP | s per video, per round | ratio, per round |")
+    print("|---|---|---|---|---|---|")
+    for c in summaries:
+        ratios = ", ".join(f"{x:.2f}" for x in c["ratio_per_round"]) if c["ratio_per_round"] else "-"
+        print(f"| {c['frames']} | {c['variant']} | {c['seconds_per_video']:.3f} | {_fmt(c['ratio_to_vifi'], '.2f')} | "
+              f"{', '.join(f'{x:.3f}' for x in c['seconds_per_round'])} | {ratios} |")
+
+
 def run_isolated(name: str, variant: str, args, workdir: Path, extra: list[str]) -> dict:
     """One measurement in a fresh interpreter, so that its peak memory is its own."""
     cmd = [sys.executable, __file__, "--one", name, variant, "--repeats", str(args.repeats), "--threads",
@@ -604,6 +675,50 @@ def machine_info(threads: int) -> dict:
     return info
 
 
+def interleaved_main(args, argv, device: str) -> dict:
+    """``--marginal T,... --interleave ROUNDS``: `interleaved_marginal` per clip length, printed and recorded."""
+    from tcclip.io import atomic_write_json, atomic_write_text
+
+    variants = [v.strip() for v in args.variants.split(",")] if args.variants else ["tc_clip", "vifi_clip"]
+    if unknown := [v for v in variants if v not in ("tc_clip", "vifi_clip", "literal")]:
+        raise SystemExit(f"--interleave times this package's variants only, not {unknown}")
+    batches = tuple(args.marginal_batches)
+    machine = machine_info(args.threads)
+    record = dict(machine=machine, command="python benchmarks/bench_model.py " + shlex.join(argv if argv is not None
+                                                                                           else sys.argv[1:]),
+                  commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  load_at_start=os.getloadavg(), results=[])
+    with tempfile.TemporaryDirectory(prefix="bench_model-") as tmp:
+        subprocess.run([sys.executable, __file__, "--make-weights", args.marginal_clip, "--workdir", tmp], check=True,
+                       capture_output=True)
+        for frames in args.marginal:
+            wait_until_quiet(args.max_load, args.max_wait_s)
+            result = interleaved_marginal(frames, batches, args.marginal_classes, args.marginal_clip,
+                                          args.marginal_size, variants, args.interleave, Path(tmp), device)
+            result["summary"] = interleaved_summary(result)
+            record["results"].append(result)
+            if args.json:
+                atomic_write_json(args.json, record)
+            print(f"T={frames}: " + "; ".join(f"{c['variant']} {c['seconds_per_video']:.2f} s/video"
+                                               for c in result["summary"]), file=sys.stderr, flush=True)
+    record["load_at_end"] = os.getloadavg()
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        print(f"\ntorch {machine['torch']}, {machine.get('device')}, CPU {machine['cpu']} ({machine['logical_cpus']} "
+              f"logical CPUs, {args.threads} torch threads), {args.marginal_clip}, {args.marginal_size} px, "
+              f"{args.marginal_classes} classes, load average {record['load_at_start'][0]:.1f} at start, "
+              f"{record['load_at_end'][0]:.1f} at end")
+        print_interleaved([c for r in record["results"] for c in r["summary"]], batches, args.interleave)
+    print(report.getvalue(), end="")
+    if args.json:
+        atomic_write_json(args.json, record)
+    if args.markdown:
+        atomic_write_text(args.markdown, f"# {Path(args.markdown).stem}\n\nCommand: `{record['command']}`\n\n"
+                          f"Commit {record['commit']}, {record['date']}, {machine['platform']}, "
+                          f"{machine['memory_gib']} GiB memory, Python {machine['python']}.\n" + report.getvalue())
+    return record
+
+
 def git_commit() -> Optional[str]:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
@@ -638,6 +753,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--passes", type=int, default=1,
                         help="run every setting and variant this many times over, alternating the variants' order "
                              "(the marginal cost then reports each pass and the median)")
+    parser.add_argument("--interleave", type=int, metavar="ROUNDS",
+                        help="with --marginal: both models in one process, ROUNDS rounds of one step per (variant, "
+                             "batch) in a random order; reports each round's marginal cost (no memory or FLOP columns)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of each measurement")
     parser.add_argument("--max-load", type=float,
                         help="before each measurement wait until the 1-minute load average is at most this")
@@ -676,6 +794,12 @@ def main(argv=None) -> dict:
                                                                    reference_dir, extra_settings)}))
         return {}
 
+    if args.interleave:
+        if not args.marginal:
+            parser.error("--interleave needs --marginal T,T,...")
+        if args.interleave < 1:
+            parser.error("--interleave takes a number of rounds >= 1")
+        return interleaved_main(args, argv, device)
     if args.marginal:
         settings = list(extra_settings)
         default_variants = ["tc_clip", "vifi_clip", *REFERENCE_VARIANTS]

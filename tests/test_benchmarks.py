@@ -178,6 +178,20 @@ def test_marginal_cost_over_passes_is_the_median_of_each_pass(bench):
     assert costs["vifi_clip"]["seconds_per_video"] == pytest.approx(0.5)
 
 
+def test_interleaved_summary_gives_each_round_its_own_ratio(bench):
+    result = dict(frames=8, seconds_per_video_per_round={"tc_clip": [1.2, 3.0, 1.1], "vifi_clip": [1.0, 1.0, 1.0]})
+    costs = {c["variant"]: c for c in bench.interleaved_summary(result)}
+    assert costs["tc_clip"]["ratio_per_round"] == pytest.approx([1.2, 3.0, 1.1])
+    assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(1.2)  # the median: one slow round does not decide it
+    assert costs["tc_clip"]["seconds_per_video"] == pytest.approx(1.2)
+    assert costs["vifi_clip"]["ratio_to_vifi"] is None
+
+
+def test_interleave_needs_marginal(bench):
+    with pytest.raises(SystemExit):
+        bench.main(["--interleave", "3"])
+
+
 def test_passes_alternate_the_order_of_the_variants(bench):
     order = bench.run_order(["a", "b"], ["tc_clip", "vifi_clip"], 2)
     assert order == [(0, "a", "tc_clip"), (0, "a", "vifi_clip"), (0, "b", "tc_clip"), (0, "b", "vifi_clip"),

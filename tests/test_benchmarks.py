@@ -179,12 +179,16 @@ def test_marginal_cost_over_passes_is_the_median_of_each_pass(bench):
 
 
 def test_interleaved_summary_gives_each_round_its_own_ratio(bench):
-    result = dict(frames=8, seconds_per_video_per_round={"tc_clip": [1.2, 3.0, 1.1], "vifi_clip": [1.0, 1.0, 1.0]})
+    steps = {"tc_clip-B2": [2.0, 2.0, 2.0], "tc_clip-B4": [4.4, 8.0, 4.2],
+             "vifi_clip-B2": [1.0, 1.0, 1.0], "vifi_clip-B4": [3.0, 3.0, 3.0]}
+    per_round = {"tc_clip": [1.2, 3.0, 1.1], "vifi_clip": [1.0, 1.0, 1.0]}
+    result = dict(frames=8, batches=[2, 4], step_s=steps, seconds_per_video_per_round=per_round)
     costs = {c["variant"]: c for c in bench.interleaved_summary(result)}
     assert costs["tc_clip"]["ratio_per_round"] == pytest.approx([1.2, 3.0, 1.1])
-    assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(1.2)  # the median: one slow round does not decide it
-    assert costs["tc_clip"]["seconds_per_video"] == pytest.approx(1.2)
-    assert costs["vifi_clip"]["ratio_to_vifi"] is None
+    assert costs["tc_clip"]["median_ratio_of_rounds"] == pytest.approx(1.2)  # one slow round does not decide it
+    assert costs["tc_clip"]["seconds_per_video"] == pytest.approx((4.4 - 2.0) / 2)  # from the cells' medians
+    assert costs["tc_clip"]["ratio_to_vifi"] == pytest.approx(1.2)
+    assert costs["vifi_clip"]["ratio_to_vifi"] is None and costs["vifi_clip"]["median_ratio_of_rounds"] is None
 
 
 def test_interleave_needs_marginal(bench):

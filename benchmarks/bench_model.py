@@ -803,7 +803,9 @@ def main(argv=None) -> dict:
                                                                    reference_dir, extra_settings)}))
         return {}
 
-    if args.interleave:
+    if args.passes < 1:
+        parser.error("--passes takes a number >= 1")
+    if args.interleave is not None:
         if not args.marginal:
             parser.error("--interleave needs --marginal T,T,...")
         if args.interleave < 1:

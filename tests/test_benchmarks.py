@@ -191,9 +191,11 @@ def test_interleaved_summary_gives_each_round_its_own_ratio(bench):
     assert costs["vifi_clip"]["ratio_to_vifi"] is None and costs["vifi_clip"]["median_ratio_of_rounds"] is None
 
 
-def test_interleave_needs_marginal(bench):
+@pytest.mark.parametrize("argv", [["--interleave", "3"], ["--marginal", "2", "--interleave", "0"],
+                                  ["--quick", "--passes", "0"]])
+def test_interleave_and_passes_refuse_what_they_cannot_run(bench, argv):
     with pytest.raises(SystemExit):
-        bench.main(["--interleave", "3"])
+        bench.main(argv)
 
 
 def test_passes_alternate_the_order_of_the_variants(bench):

@@ -686,17 +686,14 @@ def machine_info(threads: int) -> dict:
 
 def interleaved_main(args, argv, device: str) -> dict:
     """``--marginal T,... --interleave ROUNDS``: `interleaved_marginal` per clip length, printed and recorded."""
-    from tcclip.io import atomic_write_json, atomic_write_text
+    from tcclip.io import atomic_write_json
 
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else ["tc_clip", "vifi_clip"]
     if unknown := [v for v in variants if v not in ("tc_clip", "vifi_clip", "literal")]:
         raise SystemExit(f"--interleave times this package's variants only, not {unknown}")
     batches = tuple(args.marginal_batches)
     machine = machine_info(args.threads)
-    record = dict(machine=machine, command="python benchmarks/bench_model.py " + shlex.join(argv if argv is not None
-                                                                                           else sys.argv[1:]),
-                  commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                  load_at_start=os.getloadavg(), results=[])
+    record = new_record(machine, argv, results=[])
     with tempfile.TemporaryDirectory(prefix="bench_model-") as tmp:
         subprocess.run([sys.executable, __file__, "--make-weights", args.marginal_clip, "--workdir", tmp], check=True,
                        capture_output=True)
@@ -718,14 +715,29 @@ def interleaved_main(args, argv, device: str) -> dict:
               f"{args.marginal_classes} classes, load average {record['load_at_start'][0]:.1f} at start, "
               f"{record['load_at_end'][0]:.1f} at end")
         print_interleaved([c for r in record["results"] for c in r["summary"]], batches, args.interleave)
-    print(report.getvalue(), end="")
+    publish(args, record, report.getvalue())
+    return record
+
+
+def new_record(machine: dict, argv, **fields) -> dict:
+    """What every recorded run starts with: machine, command, commit, date and load."""
+    command = "python benchmarks/bench_model.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    return dict(machine=machine, command=command, commit=git_commit(),
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_at_start=os.getloadavg(), **fields)
+
+
+def publish(args, record: dict, report: str) -> None:
+    """Print the report; write the record to ``--json`` and the report, with its provenance, to ``--markdown``."""
+    from tcclip.io import atomic_write_json, atomic_write_text
+
+    print(report, end="")
     if args.json:
         atomic_write_json(args.json, record)
     if args.markdown:
+        machine = record["machine"]
         atomic_write_text(args.markdown, f"# {Path(args.markdown).stem}\n\nCommand: `{record['command']}`\n\n"
                           f"Commit {record['commit']}, {record['date']}, {machine['platform']}, "
-                          f"{machine['memory_gib']} GiB memory, Python {machine['python']}.\n" + report.getvalue())
-    return record
+                          f"{machine['memory_gib']} GiB memory, Python {machine['python']}.\n" + report)
 
 
 def git_commit() -> Optional[str]:
@@ -743,7 +755,7 @@ def _ints(text: str) -> list[int]:
 
 def main(argv=None) -> dict:
     from tcclip.book.benchmarking import model_flops_utilisation, peak_tflops
-    from tcclip.io import atomic_write_json, atomic_write_text
+    from tcclip.io import atomic_write_json
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the tiny CPU setting")
@@ -836,10 +848,7 @@ def main(argv=None) -> dict:
         parser.error("the GPU settings need CUDA, which this machine does not have")
     peak = args.peak_tflops or (peak_tflops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
     machine = machine_info(args.threads)
-    record = dict(machine=machine, command="python benchmarks/bench_model.py " + shlex.join(argv if argv is not None
-                                                                                           else sys.argv[1:]),
-                  commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                  load_at_start=os.getloadavg(), settings=settings, variants=variants, rows=[])
+    record = new_record(machine, argv, settings=settings, variants=variants, rows=[])
     rows = record["rows"]
     with tempfile.TemporaryDirectory(prefix="bench_model-") as tmp:
         workdir = Path(tmp)
@@ -881,13 +890,7 @@ def main(argv=None) -> dict:
             print()
             for line in comparisons(rows):
                 print(line)
-    print(report.getvalue(), end="")
-    if args.json:
-        atomic_write_json(args.json, record)
-    if args.markdown:
-        atomic_write_text(args.markdown, f"# {Path(args.markdown).stem}\n\nCommand: `{record['command']}`\n\n"
-                          f"Commit {record['commit']}, {record['date']}, {machine['platform']}, "
-                          f"{machine['memory_gib']} GiB memory, Python {machine['python']}.\n" + report.getvalue())
+    publish(args, record, report.getvalue())
     return record
 
 

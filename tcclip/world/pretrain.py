@@ -6,10 +6,15 @@ trained from scratch with CLIP's contrastive loss on captioned stills of the syn
 world's objects (``tcclip.world.synthetic.generate_image_captions``). The stills ground
 colours, shapes, positions and "two" directly, and every word of change the class names use
 (staying still, moving, growing, rotating, changing colour, approaching...) the way a
-photograph can show it: faint copies of where the object was. Every class name is therefore
-made of words the text encoder has learned, which gives each class its own text feature
-(``class_text_similarity`` measures it); what no still can show is several moments as
-separate frames, which is what the video chapters add on top.
+photograph can show it: faint copies of where the object was. What a still shows poorly is
+which way a change goes: the tiny ViT does not tell "rotating clockwise" from
+"counterclockwise" (or "moving horizontally" from "vertically") in one picture within this
+budget, so the contrastive loss alone would leave each such pair of captions with one text
+feature. A hinge on the text side (``PretrainConfig.contrast_margin``) keeps the captions of
+opposite changes apart, so every class name gets its own text feature
+(``class_text_similarity`` measures it) and fine-tuning on frames in order can tell the
+classes apart; what no still can show is several moments as separate frames, which is what the
+video chapters add on top.
 
 ``pretrain_mini`` writes an open_clip state dict (loadable by ``open_clip.create_model(
 "TC-Tiny", pretrained=PATH)`` and ``tcclip.build_model(..., clip="TC-Tiny",
@@ -52,6 +57,7 @@ __all__ = [
     "create_tiny_clip",
     "train_clip",
     "caption_variants",
+    "contrast_caption",
     "content_key",
     "encode_captions",
     "retrieval_accuracy",
@@ -88,6 +94,10 @@ class PretrainConfig:
     brightness: float = 0.1  # and a global brightness factor in [1 - b, 1 + b]
     prefix_drop: float = 0.5  # probability of writing "a red circle ..." for "a photo of a ..."
     position_drop: float = 0.0  # probability of leaving out "on the left" etc.
+    # no still can show which way a thing turns or moves, so the contrastive loss leaves the
+    # words of opposite changes with one text feature; a hinge keeps each caption's feature at
+    # cosine <= this from its opposite's (``contrast_caption``); 1.0 turns it off
+    contrast_margin: float = 0.8
     max_logit_scale: float = 100.0  # CLIP clamps the learned temperature at 100
     threads: int = 2  # torch CPU threads (the CI machine has 2 cores)
     eval_batch_size: int = 256
@@ -138,6 +148,24 @@ def caption_variants(caption: str) -> list[str]:
     key = content_key(caption)
     key_short = key[len(PHOTO_PREFIX):] if key.startswith(PHOTO_PREFIX) else key
     return [caption, short, key, key_short]
+
+
+#: Endings of captions that name a change, and the ending of the opposite change.
+CONTRAST_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("rotating clockwise", "rotating counterclockwise"), ("moving horizontally", "moving vertically"),
+    ("moving left", "moving right"), ("moving up", "moving down"), ("growing", "shrinking"),
+    ("approaching each other", "moving apart"),
+)
+
+
+def contrast_caption(caption: str) -> Optional[str]:
+    """The caption of the opposite change ("... rotating clockwise" -> "... rotating
+    counterclockwise"), or None for a caption that names no change with an opposite."""
+    for a, b in CONTRAST_ENDINGS:
+        for this, other in ((b, a), (a, b)):  # the longer ending first: "counterclockwise" ends in "clockwise"
+            if caption.endswith(" " + this):
+                return caption[: -len(this)] + other
+    return None
 
 
 def _distinct_caption_batches(caption_ids: np.ndarray, batch_size: int, gen: torch.Generator) -> Iterator[list[int]]:
@@ -304,6 +332,8 @@ def train_clip(
     batch_ids = np.array([key_index[batch_key(c)] for c in captions])
     # Every caption's variants tokenised once; a batch only indexes into this table.
     table = tokenizer([v for c in distinct for v in caption_variants(c)]).view(len(distinct), 4, -1)
+    # the distinct caption of the opposite change, where the stills have one (-1: none)
+    opposite = torch.tensor([lookup.get(contrast_caption(c) or "", -1) for c in distinct])
     pixels = _to_model_input(images)
 
     gen = torch.Generator().manual_seed(seed)
@@ -330,6 +360,11 @@ def train_clip(
             image_features = F.normalize(model.encode_image(x), dim=-1)
             text_features = F.normalize(encode_captions(model, tokens), dim=-1)
             loss = loss_fn(image_features, text_features, model.logit_scale.exp())
+            has = opposite[cid] >= 0
+            if cfg.contrast_margin < 1.0 and bool(has.any()):
+                other = F.normalize(encode_captions(model, table[opposite[cid][has], which[has]]), dim=-1)
+                cosine = (text_features[has] * other).sum(-1)
+                loss = loss + F.relu(cosine - cfg.contrast_margin).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

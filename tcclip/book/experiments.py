@@ -133,6 +133,8 @@ class Costs:
 #: Checked against the whole CPU plan from an empty cache (2026-11-30, quiet box; the committed
 #: results/miniature/results.json): 2,363 s measured against 3,404 s estimated (assets 293 s, fully
 #: supervised ViFi-CLIP / TC-CLIP runs 197-205 / 209-236 s against 261 / 301 s): an upper bound.
+#: Again after the tiny CLIP's text margin (2026-11-30, 19:35-20:14 UTC): 2,316 s (assets ~245 s,
+#: fully supervised runs 192-216 / 201-234 s).
 CPU_COSTS = Costs(step_s=(("vifi_clip", 0.65), ("tc_clip", 0.85)), eval_clip_s=0.032, assets_s=360.0,
                   trained_unit_s=35.0, eval_unit_s=15.0)
 

@@ -261,7 +261,7 @@ def test_profile_clip_gives_every_class_name_its_own_feature():
         model = tcclip.build_model(model_name, world.classes, clip="TC-Tiny", pretrained=weights).eval()
         with torch.no_grad():
             text = model.encode_text()
-        scale = float(model.logit_scale.exp())
+            scale = float(model.logit_scale.exp())
         gap = scale * torch.cdist(text, text)
         gap.fill_diagonal_(float("inf"))
         i, j = divmod(int(gap.argmin()), len(world.classes))

@@ -94,9 +94,10 @@ class PretrainConfig:
     brightness: float = 0.1  # and a global brightness factor in [1 - b, 1 + b]
     prefix_drop: float = 0.5  # probability of writing "a red circle ..." for "a photo of a ..."
     position_drop: float = 0.0  # probability of leaving out "on the left" etc.
-    # no still can show which way a thing turns or moves, so the contrastive loss leaves the
-    # words of opposite changes with one text feature; a hinge keeps each caption's feature at
-    # cosine <= this from its opposite's (``contrast_caption``); 1.0 turns it off
+    # the tiny ViT does not read from one still which way a thing turns or moves, so the
+    # contrastive loss alone leaves the words of opposite changes with one text feature; a hinge
+    # keeps each caption's feature at cosine <= this from its opposite's (``contrast_caption``);
+    # 1.0 turns it off
     contrast_margin: float = 0.8
     max_logit_scale: float = 100.0  # CLIP clamps the learned temperature at 100
     threads: int = 2  # torch CPU threads (the CI machine has 2 cores)
@@ -111,7 +112,7 @@ class PretrainResult:
     """What ``train_clip`` returns: the trained open_clip model and the loss per step."""
 
     model: nn.Module
-    losses: list[float]
+    losses: list[float]  # CLIP's loss plus the contrast margin's hinge, per step
     logit_scale: float
     seconds: float
 

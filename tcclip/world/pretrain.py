@@ -361,11 +361,13 @@ def train_clip(
             image_features = F.normalize(model.encode_image(x), dim=-1)
             text_features = F.normalize(encode_captions(model, tokens), dim=-1)
             loss = loss_fn(image_features, text_features, model.logit_scale.exp())
-            has = opposite[cid] >= 0
-            if cfg.contrast_margin < 1.0 and bool(has.any()):
-                other = F.normalize(encode_captions(model, table[opposite[cid][has], which[has]]), dim=-1)
-                cosine = (text_features[has] * other).sum(-1)
-                loss = loss + F.relu(cosine - cfg.contrast_margin).mean()
+            if cfg.contrast_margin < 1.0:
+                opp = opposite[cid]
+                has = opp >= 0
+                if bool(has.any()):
+                    other = F.normalize(encode_captions(model, table[opp[has], which[has]]), dim=-1)
+                    cosine = (text_features[has] * other).sum(-1)
+                    loss = loss + F.relu(cosine - cfg.contrast_margin).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

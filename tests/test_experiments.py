@@ -17,7 +17,7 @@ from torch import nn
 from tcclip.book import experiments as ex
 from tcclip.world.pretrain import weights_are_current
 
-from conftest import install_random_tiny_clip
+from conftest import install_random_tiny_clip, load_tool
 
 
 class _Recorder(nn.Module):
@@ -159,6 +159,36 @@ def test_unit_hash_changes_with_what_decides_the_numbers():
     assert h != ex.unit_hash(unit, replace(settings, batch=4), "world", "weights")
     assert h != ex.unit_hash(unit, settings, "other world", "weights")
     assert h != ex.unit_hash(unit, settings, "world", "other weights")
+
+
+def test_ablation_options_reach_the_model_or_the_config(tmp_path):
+    """A plain option name is a model option; a dotted one (the joint embedding at 10x lr) is a config key."""
+    settings = replace(ex.settings_for(False), ablations=ex.ALL_ABLATIONS)
+    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tmp_path), world_hash="w", weights_digest="d",
+                     weights=str(tmp_path / "weights.pt"))
+    by_variant = {u.variant: u for u in ex.plan(settings) if u.experiment == "ablation" and u.seed == 0}
+    fast = ex.unit_config(by_variant["pos. emb.=joint, lr x10"], ctx, tmp_path / "fast")
+    assert fast.model.options.positional_embedding == "joint" and fast.train.positional_lr_mult == 10.0
+    base = ex.unit_config(by_variant["pos. emb.=joint"], ctx, tmp_path / "base")
+    assert base.model.options.positional_embedding == "joint" and base.train.positional_lr_mult == 1.0
+    assert by_variant["pos. emb.=joint, lr x10"].name == "ablation__fully_supervised__tc_clip__pos_emb-joint_lr_x10__seed0"
+
+
+def test_ablation_seeds_table_pairs_runs_by_seed():
+    tool = load_tool("ablation_seeds")
+
+    def record(variant, seed, pairs):
+        metrics = {m: 50.0 for m in tool.METRICS} | {"pairs_top1": pairs}
+        return {"unit": {"variant": variant, "seed": seed}, "metrics": metrics}
+
+    records = [record("a", 0, 40.0), record("a", 1, 50.0), record("b", 0, 46.0), record("b", 1, 60.0),
+               record("b", 2, 99.0)]  # seed 2 of "a" is missing: not part of the paired difference
+    rows = tool.table(records, ["a", "b"]).splitlines()
+    col = 2 + tool.METRICS.index("pairs_top1")
+    cells = lambda row: [c.strip() for c in row.strip("|").split("|")]  # noqa: E731
+    assert cells(rows[2])[:2] == ["a", "2"] and cells(rows[2])[col] == "45.0 ± 5.0"
+    assert cells(rows[3])[:2] == ["b", "3"] and cells(rows[3])[col] == "68.3 ± 22.4"
+    assert cells(rows[4])[:2] == ["b − a (paired)", "2"] and cells(rows[4])[col] == "8.0 ± 2.0"  # +6, +10
 
 
 def test_load_results_missing_says_how_to_make_it(tmp_path):

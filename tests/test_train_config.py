@@ -149,6 +149,25 @@ def test_param_groups_decay_and_prompt_lr():
     assert lrs[0] == pytest.approx(1e-5) and lrs[-1] == pytest.approx(1e-4)  # prompts keep 10x down to min
 
 
+def test_positional_lr_mult_moves_only_the_positional_embedding():
+    class Joint(_Toy):
+        def __init__(self):
+            super().__init__()
+            self.visual.positional_embedding = nn.Parameter(torch.zeros(8, 5, 3))  # a joint [T, N, D] table
+
+    model = Joint()
+    recipe = [sorted(g["names"]) for g in param_groups(model, 1e-3, 0.001, 10.0)]  # the recipe's four groups
+    assert recipe == [["visual.positional_embedding", "visual.weight"], ["prompt_generator.weight", "prompt_learner.ctx"],
+                      ["logit_scale", "visual.bias"], ["prompt_generator.bias"]]
+    by_name = {n: g["lr"] for g in param_groups(model, 1e-3, 0.001, 10.0, positional_lr_mult=3.0) for n in g["names"]}
+    assert by_name["visual.positional_embedding"] == pytest.approx(3e-3)
+    assert by_name["visual.weight"] == pytest.approx(1e-3) and by_name["prompt_learner.ctx"] == pytest.approx(1e-2)
+    cfg = compose_config(["train.positional_lr_mult=10"])
+    assert cfg.train.positional_lr_mult == 10
+    with pytest.raises(ValueError, match="positional_lr_mult"):
+        compose_config(["train.positional_lr_mult=-1"])
+
+
 def test_zero_shot_targets_pick_the_k600_variant():
     from tcclip.train import test_sets
 

@@ -49,8 +49,8 @@ from torch import nn
 
 log = logging.getLogger("tcclip.book.experiments")
 
-__all__ = ["Settings", "Unit", "settings_for", "plan", "unit_hash", "FrameOrder", "run_unit", "run_experiments",
-           "load_results", "results_frame", "summary_frame", "plot_main", "plot_ablations", "plot_frame_order",
+__all__ = ["Settings", "Unit", "settings_for", "plan", "unit_hash", "FrameOrder", "prepare_context", "run_unit",
+           "run_or_reuse", "run_experiments", "load_results", "results_frame", "summary_frame", "plot_main", "plot_ablations", "plot_frame_order",
            "plot_families", "plot_curves", "curves_frame", "family_metrics", "frame_averaging_ceiling",
            "paired_differences", "main_table", "family_table", "fit_table", "metric_table", "findings", "main"]
 
@@ -66,10 +66,14 @@ FAMILIES = ("appearance", "across_frames", "time_direction")
 # ----------------------------------------------------------------------------------------
 
 #: Every ablation the package knows (the GPU plan runs them all; the CPU plan the first and third).
+#: An option is a model option (``model.options.<name>``) or, with a dot, a whole config key.
 ALL_ABLATIONS: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
     ("no TC", (("temporal_context", False),)),
     ("no VP", (("video_prompting", False),)),
     ("pos. emb.=joint", (("positional_embedding", "joint"),)),
+    # the joint embedding's eight per-frame copies start identical and, at the base rate, stay
+    # within 2 % of one another (chapter 10); here they train at the prompts' 10x rate
+    ("pos. emb.=joint, lr x10", (("positional_embedding", "joint"), ("train.positional_lr_mult", 10.0))),
     ("merge=random", (("merge", "random"),)),
     ("k=4", (("num_context", 4),)),
 )
@@ -216,7 +220,7 @@ class Unit:
     def name(self) -> str:
         parts = [self.experiment, self.protocol + (f"_K{self.shots}" if self.shots else ""), self.model]
         if self.variant != "default":
-            parts.append(self.variant.replace(" ", "_").replace("=", "-").replace(".", ""))
+            parts.append(self.variant.replace(" ", "_").replace("=", "-").replace(".", "").replace(",", ""))
         return "__".join(parts) + f"__seed{self.seed}"
 
 
@@ -419,10 +423,10 @@ def unit_config(unit: Unit, ctx: Context, output: Path):
                  "log.progress=false", f"eval.save_predictions={str(unit.analysis).lower()}", *s.extra_overrides]
     curves = unit.analysis and unit.model != "clip"
     overrides += ["eval.every_epochs=1", f"eval.train_probe={s.train_probe}"] if curves else ["eval.every_epochs=0"]
-    overrides += [f"data.root={ctx.data_root}", f"model.pretrained={ctx.weights}"]  # what _prepare made
+    overrides += [f"data.root={ctx.data_root}", f"model.pretrained={ctx.weights}"]  # what prepare_context made
     if unit.shots:
         overrides.append(f"data.shots={unit.shots}")
-    overrides += [f"model.options.{k}={json.dumps(v)}" for k, v in unit.options]
+    overrides += [f"{k if '.' in k else 'model.options.' + k}={json.dumps(v)}" for k, v in unit.options]
     cfg = compose_config(overrides, profile="tiny")
     if unit.model != "clip":
         if curves:
@@ -547,7 +551,7 @@ def _atomic_json(path: Path, payload: dict) -> None:
     atomic_write_text(path, json.dumps(payload, indent=1, default=str))
 
 
-def _prepare(out: Path, settings: Settings) -> Context:
+def prepare_context(out: Path, settings: Settings) -> Context:
     """The world and the CLIP weights (made on first use), and the hashes that pin them."""
     from tcclip.world.assets import clip_weights, synthetic_world
     from tcclip.world.synthetic import generate_video_world
@@ -580,6 +584,31 @@ def _meta(argv: Sequence[str], settings: Settings, ctx: Context, started: float,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def run_or_reuse(unit: Unit, ctx: Context) -> tuple[Optional[dict], str]:
+    """The record of ``unit`` under ``ctx.out/runs``: reused when its hash is current, else run and
+    saved. Returns (record, "reused"), (record, "ran"), or (None, the error) when the run failed
+    (logged; a broken run, e.g. a diverged loss, must not lose the others)."""
+    digest = unit_hash(unit, ctx.settings, ctx.world_hash, ctx.weights_digest)
+    path = ctx.out / "runs" / f"{unit.name}.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("hash") == digest:
+            return old, "reused"
+    if _file_digest(ctx.weights) != ctx.weights_digest:
+        # the runs load the weights file themselves: a file replaced mid-run would mix two CLIPs
+        raise RuntimeError(f"{ctx.weights} changed during the experiments; rerun the command (finished runs "
+                           "with the old weights will be redone)")
+    try:
+        record = run_unit(unit, ctx)
+    except Exception as err:
+        log.error("run %s failed (%s: %s); it is listed under 'failed' and rerun next time",
+                  unit.name, type(err).__name__, err)
+        return None, f"{type(err).__name__}: {err}"
+    record["hash"] = digest
+    _atomic_json(path, record)
+    return record, "ran"
+
+
 def run_experiments(out: Path, quick: bool = False, argv: Sequence[str] = (), figures: bool = True,
                     device: str = "cpu") -> dict:
     """Run (or resume) the plan under ``out``; returns the aggregated results."""
@@ -589,7 +618,7 @@ def run_experiments(out: Path, quick: bool = False, argv: Sequence[str] = (), fi
     settings = settings_for(quick, device)
     out.mkdir(parents=True, exist_ok=True)
     (out / ".gitignore").write_text("# training checkpoints of unfinished units\nwork/\n")
-    ctx = _prepare(out, settings)
+    ctx = prepare_context(out, settings)
     units = plan(settings)
     records: dict[str, dict] = {}
     failed: dict[str, str] = {}
@@ -597,28 +626,14 @@ def run_experiments(out: Path, quick: bool = False, argv: Sequence[str] = (), fi
     bar = tqdm(units, desc="experiments", unit="run")
     for unit in bar:
         bar.set_postfix_str(unit.name)
-        digest = unit_hash(unit, settings, ctx.world_hash, ctx.weights_digest)
-        path = out / "runs" / f"{unit.name}.json"
-        if path.is_file():
-            old = json.loads(path.read_text())
-            if old.get("hash") == digest:
-                records[unit.name] = old
-                reused += 1
-                continue
-        if _file_digest(ctx.weights) != ctx.weights_digest:
-            # the runs load the weights file themselves: a file replaced mid-run would mix two CLIPs
-            raise RuntimeError(f"{ctx.weights} changed during the experiments; rerun the command (finished runs "
-                               "with the old weights will be redone)")
-        try:
-            record = run_unit(unit, ctx)
-        except Exception as err:  # one broken run (e.g. a diverged loss) must not lose the others
-            log.error("run %s failed (%s: %s); it is listed under 'failed' and rerun next time",
-                      unit.name, type(err).__name__, err)
-            failed[unit.name] = f"{type(err).__name__}: {err}"
+        record, status = run_or_reuse(unit, ctx)
+        if record is None:
+            failed[unit.name] = status
             continue
-        record["hash"] = digest
-        _atomic_json(path, record)
         records[unit.name] = record
+        if status == "reused":
+            reused += 1
+            continue
         _write_results(out, argv, settings, ctx, started, quick, units, records, reused, failed)
     results = _write_results(out, argv, settings, ctx, started, quick, units, records, reused, failed)
     if figures:

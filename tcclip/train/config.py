@@ -114,6 +114,7 @@ class TrainConfig:
     betas: List[float] = field(default_factory=lambda: [0.9, 0.98])
     eps: float = 1e-8
     prompt_lr_mult: float = 10.0
+    positional_lr_mult: float = 1.0
     clip_grad: Optional[float] = None
     grad_checkpointing: bool = False
     compile: bool = False
@@ -181,6 +182,7 @@ RANGES: dict[str, tuple[Optional[float], Optional[float]]] = {
     "data.size": (1, None), "data.workers": (0, None), "data.max_skip_rate": (0, 1), "train.batch_per_gpu": (1, None),
     "train.label_smoothing": (0, 1), "train.mixup": (0, None), "train.cutmix": (0, None), "train.switch_prob": (0, 1),
     "train.weight_decay": (0, None), "train.eps": (0, None), "train.prompt_lr_mult": (0, None),
+    "train.positional_lr_mult": (0, None),
     "train.clip_grad": (0, None), "train.max_steps": (0, None), "train.checkpoint_every": (0, None),
     "eval.batch_size": (1, None), "eval.every_epochs": (0, None), "eval.val_clips": (1, None),
     "eval.val_crops": (1, None), "eval.train_probe": (0, None),

@@ -243,7 +243,8 @@ def _build_parts(cfg: DictConfig, model: nn.Module, schedule: Schedule, precisio
     """Optimizer (the paper's groups), warm-up + cosine schedule, grad scaler, mixup / cutmix."""
     t = cfg.train
     lr = float(cfg.protocol.lr)
-    optimizer = build_optimizer(model, lr, float(t.weight_decay), tuple(t.betas), float(t.eps), float(t.prompt_lr_mult))
+    optimizer = build_optimizer(model, lr, float(t.weight_decay), tuple(t.betas), float(t.eps), float(t.prompt_lr_mult),
+                                float(t.positional_lr_mult))
     scheduler = build_scheduler(optimizer, schedule.total_steps, schedule.warmup_steps, lr, float(cfg.protocol.min_lr))
     mixup = None
     if float(t.mixup) > 0 or float(t.cutmix) > 0:

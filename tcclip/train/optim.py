@@ -7,37 +7,55 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["param_groups", "build_optimizer", "build_scheduler", "is_prompt_param", "lr_factor"]
+__all__ = ["param_groups", "build_optimizer", "build_scheduler", "is_prompt_param", "is_positional_param",
+           "lr_factor"]
+
+
+def _bare(name: str) -> str:
+    return name.removeprefix("module.").removeprefix("_orig_mod.")
 
 
 def is_prompt_param(name: str) -> bool:
     """Prompt vectors and the VP layer train at prompt_lr_mult x the base rate."""
-    name = name.removeprefix("module.").removeprefix("_orig_mod.")
+    name = _bare(name)
     return name == "prompt_learner.ctx" or name.startswith("prompt_generator.")
 
 
-def param_groups(model: nn.Module, lr: float, weight_decay: float, prompt_lr_mult: float = 10.0) -> list[dict]:
-    """Four groups: {decay, no decay} x {base lr, prompt lr}; 1-D params and biases get no decay."""
-    groups: dict[tuple[bool, bool], list] = {}
-    names: dict[tuple[bool, bool], list[str]] = {}
+def is_positional_param(name: str) -> bool:
+    """The vision encoder's positional embedding (spatial [N, D], or joint [T, N, D])."""
+    return _bare(name) == "visual.positional_embedding"
+
+
+def param_groups(model: nn.Module, lr: float, weight_decay: float, prompt_lr_mult: float = 10.0,
+                 positional_lr_mult: float = 1.0) -> list[dict]:
+    """Groups {decay, no decay} x {each lr multiplier in use}; 1-D params and biases get no decay.
+
+    Prompt parts train at ``prompt_lr_mult`` x the base rate (the recipe); the vision positional
+    embedding at ``positional_lr_mult`` x (1 in the recipe; an ablation of the joint space-time
+    embedding, whose per-frame copies start identical, raises it). With the defaults these are
+    the recipe's four groups, in the same order as always (optimizer states of older checkpoints
+    still line up).
+    """
+    groups: dict[tuple[bool, float], list] = {}
+    names: dict[tuple[bool, float], list[str]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         no_decay = p.ndim <= 1 or name.endswith(".bias")
-        key = (no_decay, is_prompt_param(name))
+        mult = prompt_lr_mult if is_prompt_param(name) else positional_lr_mult if is_positional_param(name) else 1.0
+        key = (no_decay, float(mult))
         groups.setdefault(key, []).append(p)
         names.setdefault(key, []).append(name)
     out = []
-    for (no_decay, prompt), params in sorted(groups.items()):
-        mult = prompt_lr_mult if prompt else 1.0
+    for (no_decay, mult), params in sorted(groups.items()):
         out.append({"params": params, "weight_decay": 0.0 if no_decay else weight_decay, "lr": lr * mult,
-                    "lr_scale": mult, "names": names[(no_decay, prompt)]})
+                    "lr_scale": mult, "names": names[(no_decay, mult)]})
     return out
 
 
 def build_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.001, betas=(0.9, 0.98), eps: float = 1e-8,
-                    prompt_lr_mult: float = 10.0) -> torch.optim.AdamW:
-    groups = param_groups(model, lr, weight_decay, prompt_lr_mult)
+                    prompt_lr_mult: float = 10.0, positional_lr_mult: float = 1.0) -> torch.optim.AdamW:
+    groups = param_groups(model, lr, weight_decay, prompt_lr_mult, positional_lr_mult)
     if not groups:
         raise ValueError("the model has no trainable parameters (model=clip is evaluation only: use `eval`)")
     for g in groups:

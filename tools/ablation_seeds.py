@@ -1,0 +1,90 @@
+"""Ablations of the CPU plan over more seeds than the plan can afford, paired with one another.
+
+    python tools/ablation_seeds.py --variants "pos. emb.=joint" "pos. emb.=joint, lr x10" --seeds 0 1 2 \
+        --out results/miniature/ablation_seeds
+
+The CPU plan runs each ablation with one seed (an hour of two cores holds no more). This runs
+the named variants of ``tcclip.book.experiments.ALL_ABLATIONS`` with the plan's own units
+(same world, tiny CLIP, schedule, test set and analyses: ``run_or_reuse``), for every seed
+given, resumable (a finished run is reused while its hash is current). It writes
+``<out>/runs/<unit>.json`` and ``<out>/ablation_seeds.json`` (the records, machine, wall time)
+and prints, per variant, mean +- population std over seeds of the test metrics, and the paired
+differences (same seed) of each variant from the first one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+METRICS = ("top1", "appearance_top1", "across_frames_top1", "pairs_top1", "pairs_look_top1", "train_top1",
+           "train_pairs_top1")
+
+
+def _stats(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.1f} ± {statistics.pstdev(values):.1f}"
+
+
+def table(records: list[dict], variants: list[str]) -> str:
+    """Markdown: each variant's mean ± std over its seeds, then paired differences from the first."""
+    by = {(r["unit"]["variant"], r["unit"]["seed"]): r["metrics"] for r in records}
+    seeds = sorted({s for _, s in by})
+    lines = ["| variant | seeds | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
+    for v in variants:
+        got = [s for s in seeds if (v, s) in by]
+        lines.append(f"| {v} | {len(got)} | " + " | ".join(_stats([by[v, s][m] for s in got]) for m in METRICS) + " |")
+    for v in variants[1:]:
+        both = [s for s in seeds if (v, s) in by and (variants[0], s) in by]
+        if both:
+            cells = [_stats([by[v, s][m] - by[variants[0], s][m] for s in both]) for m in METRICS]
+            lines.append(f"| {v} − {variants[0]} (paired) | {len(both)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tcclip.book import experiments as ex
+    from tcclip.train.protocols import machine_info
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", required=True, help="names from ALL_ABLATIONS")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--out", default="results/miniature/ablation_seeds")
+    args = parser.parse_args(argv)
+    known = dict(ex.ALL_ABLATIONS)
+    unknown = [v for v in args.variants if v not in known]
+    if unknown:
+        raise SystemExit(f"unknown ablation(s) {unknown}; known: {list(known)}")
+    settings = replace(ex.settings_for(False), ablations=tuple((v, known[v]) for v in args.variants),
+                       ablation_seeds=tuple(args.seeds))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    ctx = ex.prepare_context(out, settings)
+    records, failed = [], {}
+    for unit in (u for u in ex.plan(settings) if u.experiment == "ablation"):
+        print(f"{time.strftime('%H:%M:%S')} {unit.name}", flush=True)
+        record, status = ex.run_or_reuse(unit, ctx)
+        if record is None:
+            failed[unit.name] = status
+        else:
+            records.append(record)
+            print(f"  {status}: top-1 {record['metrics']['top1']:.1f}, pairs {record['metrics']['pairs_top1']:.1f} "
+                  f"({record['wall_time_s']:.0f} s)", flush=True)
+    summary = table(records, list(args.variants))
+    payload = {"command": " ".join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
+               "variants": list(args.variants), "seeds": list(args.seeds), "failed": failed,
+               "wall_time_s": time.time() - started, "load_average": list(os.getloadavg()),
+               "machine": machine_info(), "world_hash": ctx.world_hash,
+               "weights_digest": ctx.weights_digest, "table": summary, "records": records}
+    (out / "ablation_seeds.json").write_text(json.dumps(payload, indent=1, default=str))
+    print(summary)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,7 +111,7 @@ def test_plan_units_are_unique_and_the_ablation_reference_is_the_main_run():
     full = ex.settings_for(False)
     assert len(full.seeds) >= 3  # the main table's paired differences
     variants = {v for v, _ in full.ablations}
-    assert {"no TC", "pos. emb.=joint"} <= variants
+    assert {"no TC", "pos. emb.=joint", "pos. emb.=joint, lr x10"} <= variants
     gpu = ex.settings_for(False, device="cuda")
     assert gpu.world == "large" and gpu.device == "cuda" and all(
         gpu.steps_for(p) > full.steps_for(p) for p, _ in full.steps)

@@ -136,10 +136,45 @@ def test_batches_hold_distinct_captions_and_cover_every_image():
 
 def test_caption_variants_only_remove_words():
     assert caption_variants("a photo of a red square on the left") == [
-        "a photo of a red square on the left", "a red square on the left", "a photo of a red square", "a red square"]
+        "a photo of a red square on the left", "a red square on the left", "a photo of a red square", "a red square",
+        "a photo of a square on the left", "a square on the left", "a photo of a square", "a square"]
     assert caption_variants("a photo of two blue circles far apart") == [
-        "a photo of two blue circles far apart", "two blue circles far apart"] * 2
+        "a photo of two blue circles far apart", "two blue circles far apart"] * 2 + [
+        "a photo of two circles far apart", "two circles far apart"] * 2
+    assert caption_variants("a photo of a ring changing colour") == [
+        "a photo of a ring changing colour", "a ring changing colour"] * 4  # it names no colour to drop
     assert content_key("a photo of a red square at the top") == "a photo of a red square"
+
+
+def test_caption_margin_loss_counts_only_different_texts_above_the_margin():
+    from tcclip.world.pretrain import caption_margin_loss
+
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.6, 0.8])  # cosine 0.6
+    close = torch.nn.functional.normalize(torch.tensor([1.0, 0.1]), dim=0)  # cosine 0.995 with a
+    feats = torch.stack([a, b, close, a])
+    ids = torch.tensor([0, 1, 2, 0])  # the last row is the first text again: never a pair
+    loss = caption_margin_loss(feats, ids, 0.9)
+    expected = 2 * (float(a @ close) - 0.9) / 4  # (a, close) twice: rows 0 and 3 are both a
+    assert float(loss) == pytest.approx(expected)
+    assert float(caption_margin_loss(feats, ids, 0.999)) == 0.0
+
+
+def test_colour_free_variants_never_repeat_a_text_in_a_batch():
+    """Without their colour, "a red ring staying still" and "a blue ring staying still" read the
+    same: in one batch only the first may drop its colour, or one text is a negative of itself."""
+    from tcclip.world.pretrain import _keep_texts_distinct
+
+    captions = ["a photo of a red ring staying still", "a photo of a blue ring staying still",
+                "a photo of a ring changing colour", "a photo of a green circle growing"]
+    index: dict[str, int] = {}
+    text_id = torch.tensor([[index.setdefault(v, len(index)) for v in caption_variants(c)] for c in captions])
+    cid = torch.arange(4)
+    which = _keep_texts_distinct(text_id, cid, torch.tensor([4, 5, 4, 4]))
+    assert which.tolist() == [4, 5, 4, 4]  # "a photo of a ring ..." vs "a ring ...": different texts
+    which = _keep_texts_distinct(text_id, cid, torch.tensor([4, 4, 4, 4]))
+    assert which.tolist() == [4, 0, 4, 4]  # the blue ring keeps its colour
+    texts = [caption_variants(captions[i])[int(w)] for i, w in zip(cid, which)]
+    assert len(set(texts)) == 4
 
 
 def test_contrast_caption_names_the_opposite_change():

@@ -907,7 +907,8 @@ def findings(results: dict) -> str:
     d = paired_differences(results, "appearance_top1", "TC-CLIP", "ViFi-CLIP")
     if d:
         out.append(f"**Appearance** (one frame decides): TC-CLIP − ViFi-CLIP {_verdict(d, 'TC-CLIP', 'ViFi-CLIP')}.")
-    for arm in ("ViFi-CLIP", "TC-CLIP", "TC-CLIP, pos. emb.=joint"):
+    joint_arms = ("TC-CLIP, pos. emb.=joint", "TC-CLIP, pos. emb.=joint, lr x10")
+    for arm in ("ViFi-CLIP", "TC-CLIP", *joint_arms):
         p, pr = mean(arm, "pairs_top1"), mean(arm, "pairs_partner_rate")
         rev = mean(arm, "time_direction_top1_reversed")
         if p is not None and pr is not None:
@@ -916,7 +917,7 @@ def findings(results: dict) -> str:
                                 "of the seed tokens sees the order)"}.get(arm, "")
             out.append(f"**Time-reversed pairs, {arm}**: {p:.1f} % top-1{bound}, called its "
                        f"partner {pr:.1f} %" + (f", {rev:.1f} % with the frames reversed" if rev is not None else "")
-                       + ("." if arm != "TC-CLIP, pos. emb.=joint" else
+                       + ("." if arm not in joint_arms else
                           (": the joint embedding separates the pairs (target 80 %)." if p >= 80 else
                            ": below the 80 % target; see the learning curves and the training accuracy above.")))
     vifi = [mean("ViFi-CLIP", f"top1{s}") for s in ("", "_shuffled", "_reversed")]

@@ -219,3 +219,18 @@ def OmegaConfType(cfg):
     from omegaconf import OmegaConf
 
     return OmegaConf.get_type(cfg)
+
+
+def test_machine_info_names_the_processor(tmp_path, monkeypatch):
+    """Results record the CPU model: the same run rounds differently on another processor."""
+    import builtins
+
+    from tcclip.train import protocols
+
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n")
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
+    assert protocols.machine_info()["cpu_model"] == "Intel(R) Xeon(R) Processor"
+    fake.write_text("processor\t: 0\n")
+    assert protocols.cpu_model() is None

@@ -16,14 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-METRICS = ("top1", "appearance_top1", "across_frames_top1", "pairs_top1", "pairs_look_top1", "train_top1",
-           "train_pairs_top1")
+#: The test metrics of the table (and their column titles); "train_" ones are on the whole training list.
+METRICS = ("top1", "appearance_top1", "across_frames_top1", "pairs_top1", "pairs_look_top1", "pairs_top1_reversed",
+           "train_top1", "train_pairs_top1")
+TITLES = {"top1": "top-1", "appearance_top1": "appearance", "across_frames_top1": "across frames",
+          "pairs_top1": "pairs", "pairs_look_top1": "pairs: right pair", "pairs_top1_reversed": "pairs, frames reversed",
+          "train_top1": "training list top-1", "train_pairs_top1": "training list pairs"}
 
 
 def _stats(values: list[float]) -> str:
@@ -34,7 +39,7 @@ def table(records: list[dict], variants: list[str]) -> str:
     """Markdown: each variant's mean ± std over its seeds, then paired differences from the first."""
     by = {(r["unit"]["variant"], r["unit"]["seed"]): r["metrics"] for r in records}
     seeds = sorted({s for _, s in by})
-    lines = ["| variant | seeds | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
+    lines = ["| variant | seeds | " + " | ".join(TITLES[m] for m in METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
     for v in variants:
         got = [s for s in seeds if (v, s) in by]
         lines.append(f"| {v} | {len(got)} | " + " | ".join(_stats([by[v, s][m] for s in got]) for m in METRICS) + " |")
@@ -63,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                        ablation_seeds=tuple(args.seeds))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / ".gitignore").write_text("# training checkpoints of unfinished runs\nwork/\n")
     started = time.time()
     ctx = ex.prepare_context(out, settings)
-    records, failed = [], {}
+    records, failed, reused = [], {}, 0
     for unit in (u for u in ex.plan(settings) if u.experiment == "ablation"):
         print(f"{time.strftime('%H:%M:%S')} {unit.name}", flush=True)
         record, status = ex.run_or_reuse(unit, ctx)
@@ -73,12 +79,15 @@ def main(argv: list[str] | None = None) -> int:
             failed[unit.name] = status
         else:
             records.append(record)
+            reused += status == "reused"
             print(f"  {status}: top-1 {record['metrics']['top1']:.1f}, pairs {record['metrics']['pairs_top1']:.1f} "
                   f"({record['wall_time_s']:.0f} s)", flush=True)
     summary = table(records, list(args.variants))
-    payload = {"command": " ".join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
+    payload = {"command": shlex.join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
                "variants": list(args.variants), "seeds": list(args.seeds), "failed": failed,
-               "wall_time_s": time.time() - started, "load_average": list(os.getloadavg()),
+               # this call's time (reused runs cost nothing) and the runs' own, whenever they ran
+               "wall_time_s": time.time() - started, "runs_reused": reused,
+               "runs_wall_time_s": sum(r["wall_time_s"] for r in records), "load_average": list(os.getloadavg()),
                "machine": machine_info(), "world_hash": ctx.world_hash,
                "weights_digest": ctx.weights_digest, "table": summary, "records": records}
     (out / "ablation_seeds.json").write_text(json.dumps(payload, indent=1, default=str))

@@ -161,10 +161,23 @@ def git_commit() -> Optional[str]:
         return None
 
 
+def cpu_model() -> Optional[str]:
+    """The processor's model name (Linux: /proc/cpuinfo), or None. Recorded with results because
+    CPU kernels round differently from one processor to another, and long runs drift apart."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def machine_info() -> dict:
     info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
                             "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-                            "cpu_count": os.cpu_count(), "threads": torch.get_num_threads()}
+                            "cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         info["cuda"] = torch.version.cuda

@@ -230,7 +230,8 @@ def test_machine_info_names_the_processor(tmp_path, monkeypatch):
     fake = tmp_path / "cpuinfo"
     fake.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n")
     real_open = builtins.open
-    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
+    monkeypatch.setattr(builtins, "open",
+                        lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
     assert protocols.machine_info()["cpu_model"] == "Intel(R) Xeon(R) Processor"
     fake.write_text("processor\t: 0\n")
     assert protocols.cpu_model() is None

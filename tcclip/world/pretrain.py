@@ -239,15 +239,13 @@ def caption_margin_loss(features: torch.Tensor, ids: torch.Tensor, margin: float
 
 def _keep_texts_distinct(text_id: torch.Tensor, cid: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
     """``which`` with the colour kept wherever dropping it would repeat a text already in the batch."""
-    which = which.clone()
+    rows, out = text_id[cid].tolist(), which.tolist()  # plain lists: one lookup per caption, no tensor indexing
     seen: set[int] = set()
-    for i in range(len(cid)):
-        text = int(text_id[cid[i], which[i]])
-        if which[i] >= 4 and text in seen:
-            which[i] -= 4
-            text = int(text_id[cid[i], which[i]])
-        seen.add(text)
-    return which
+    for i, row in enumerate(rows):
+        if out[i] >= 4 and row[out[i]] in seen:
+            out[i] -= 4
+        seen.add(row[out[i]])
+    return torch.tensor(out, dtype=which.dtype)
 
 
 def _to_model_input(images: np.ndarray) -> torch.Tensor:
@@ -387,7 +385,7 @@ def train_clip(
     batch_ids = np.array([key_index[batch_key(c)] for c in captions])
     # Every caption's variants tokenised once; a batch only indexes into this table.
     variants = [caption_variants(c) for c in distinct]
-    table = tokenizer([v for vs in variants for v in vs]).view(len(distinct), 8, -1)
+    table = tokenizer([v for vs in variants for v in vs]).view(len(distinct), len(variants[0]), -1)
     # which text each (caption, variant) is: without their colour two captions of a batch can
     # read the same, and one text must not be a negative of itself
     text_index: dict[str, int] = {}

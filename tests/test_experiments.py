@@ -191,6 +191,36 @@ def test_ablation_seeds_table_pairs_runs_by_seed():
     assert cells(rows[4])[:2] == ["b − a (paired)", "2"] and cells(rows[4])[col] == "8.0 ± 2.0"  # +6, +10
 
 
+def test_ablation_seeds_plans_long_runs_of_ablations_and_main_models():
+    """--steps / --curve-every resize the fully supervised runs only; a model name runs the main
+    table's unit for that model; runs come in the order asked, then by seed."""
+    tool = load_tool("ablation_seeds")
+    settings, units = tool.plan_runs(["pos. emb.=joint, lr x10", "vifi_clip"], [0, 2], steps=2000, curve_every=250)
+    assert [(u.experiment, u.model, u.variant, u.seed) for u in units] == [
+        ("ablation", "tc_clip", "pos. emb.=joint, lr x10", 0), ("ablation", "tc_clip", "pos. emb.=joint, lr x10", 2),
+        ("main", "vifi_clip", "default", 0), ("main", "vifi_clip", "default", 2)]
+    assert all(u.steps == 2000 and u.protocol == "fully_supervised" and u.analysis for u in units)
+    plan_settings = ex.settings_for(False)
+    assert settings.curve_every == 250 and settings.steps_for("few_shot") == plan_settings.steps_for("few_shot")
+    # without --steps the runs are the plan's own (their records are reused from the plan's out folder)
+    same, plain = tool.plan_runs(["no TC"], [0])
+    assert same.steps == plan_settings.steps and same.curve_every == plan_settings.curve_every
+    assert [u.name for u in plain] == [u.name for u in ex.plan(plan_settings) if u.variant == "no TC"]
+    with pytest.raises(SystemExit, match="unknown ablation"):
+        tool.plan_runs(["clip"], [0])  # plain CLIP is not trained: nothing to seed
+
+
+def test_ablation_seeds_table_names_main_runs_by_model():
+    tool = load_tool("ablation_seeds")
+    metrics = lambda top1: {m: top1 for m in tool.METRICS}  # noqa: E731
+    records = [{"unit": {"experiment": "ablation", "variant": "v", "model": "tc_clip", "seed": 0}, "metrics": metrics(80.0)},
+               {"unit": {"experiment": "main", "variant": "default", "model": "vifi_clip", "seed": 0},
+                "metrics": metrics(70.0)}]
+    rows = tool.table(records, ["v", "vifi_clip"]).splitlines()
+    assert rows[3].startswith("| vifi_clip | 1 | 70.0 ± 0.0")
+    assert rows[4].startswith("| vifi_clip − v (paired) | 1 | -10.0 ± 0.0")
+
+
 def test_load_results_missing_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="make experiments"):
         ex.load_results(tmp_path / "results.json")

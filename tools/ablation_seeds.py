@@ -4,12 +4,19 @@
         --out results/miniature/ablation_seeds
 
 The CPU plan runs each ablation with one seed (an hour of two cores holds no more). This runs
-the named variants of ``tcclip.book.experiments.ALL_ABLATIONS`` with the plan's own units
+the named variants of ``tcclip.book.experiments.ALL_ABLATIONS`` (or, named ``vifi_clip`` /
+``tc_clip``, the main table's fine-tuned models) with the plan's own units
 (same world, tiny CLIP, schedule, test set and analyses: ``run_or_reuse``), for every seed
 given, resumable (a finished run is reused while its hash is current). It writes
 ``<out>/runs/<unit>.json`` and ``<out>/ablation_seeds.json`` (the records, machine, wall time)
 and prints, per variant, mean +- population std over seeds of the test metrics, and the paired
 differences (same seed) of each variant from the first one.
+
+``--steps N`` gives every run N fully supervised steps instead of the plan's (learning curves
+every ``--curve-every`` steps), e.g. the long runs of chapter 10:
+
+    python tools/ablation_seeds.py --variants "pos. emb.=joint, lr x10" vifi_clip --steps 2000 \
+        --curve-every 250 --out results/miniature/long_runs
 """
 from __future__ import annotations
 
@@ -20,8 +27,9 @@ import shlex
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 #: The test metrics of the table (and their column titles); "train_" ones are on the whole training list.
 METRICS = ("top1", "appearance_top1", "across_frames_top1", "pairs_top1", "pairs_look_top1", "pairs_top1_reversed",
@@ -31,13 +39,42 @@ TITLES = {"top1": "top-1", "appearance_top1": "appearance", "across_frames_top1"
           "train_top1": "training list top-1", "train_pairs_top1": "training list pairs"}
 
 
+#: Variant names that stand for the main table's fine-tuned models (no ablation options).
+MODELS = ("vifi_clip", "tc_clip")
+
+
+def _variant(unit: dict) -> str:
+    return unit["model"] if unit.get("experiment") == "main" else unit["variant"]
+
+
+def plan_runs(variants: list[str], seeds: list[int], steps: int | None = None,
+              curve_every: int | None = None) -> tuple[Any, list[Any]]:
+    """The plan's settings for these runs and their units, in the order asked (variant, then seed)."""
+    from tcclip.book import experiments as ex
+
+    known = dict(ex.ALL_ABLATIONS)
+    unknown = [v for v in variants if v not in known and v not in MODELS]
+    if unknown:
+        raise SystemExit(f"unknown ablation(s) {unknown}; known: {list(known)} or a model {list(MODELS)}")
+    settings = replace(ex.settings_for(False), ablations=tuple((v, known[v]) for v in variants if v in known),
+                       ablation_seeds=tuple(seeds), seeds=tuple(seeds))
+    if steps is not None:
+        settings = replace(settings, steps=tuple((p, steps if p == "fully_supervised" else n)
+                                                 for p, n in settings.steps))
+    if curve_every is not None:
+        settings = replace(settings, curve_every=curve_every)
+    units = [u for u in ex.plan(settings) if u.experiment == "ablation"
+             or (u.model in variants and u.protocol == "fully_supervised")]
+    return settings, sorted(units, key=lambda u: (variants.index(_variant(asdict(u))), u.seed))
+
+
 def _stats(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {statistics.pstdev(values):.1f}"
 
 
 def table(records: list[dict], variants: list[str]) -> str:
     """Markdown: each variant's mean ± std over its seeds, then paired differences from the first."""
-    by = {(r["unit"]["variant"], r["unit"]["seed"]): r["metrics"] for r in records}
+    by = {(_variant(r["unit"]), r["unit"]["seed"]): r["metrics"] for r in records}
     seeds = sorted({s for _, s in by})
     lines = ["| variant | seeds | " + " | ".join(TITLES[m] for m in METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
     for v in variants:
@@ -56,23 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     from tcclip.train.protocols import machine_info
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", nargs="+", required=True, help="names from ALL_ABLATIONS")
+    parser.add_argument("--variants", nargs="+", required=True, help="names from ALL_ABLATIONS, or vifi_clip / tc_clip")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", default="results/miniature/ablation_seeds")
+    parser.add_argument("--steps", type=int, default=None, help="fully supervised steps (default: the plan's)")
+    parser.add_argument("--curve-every", type=int, default=None, help="learning-curve interval (default: the plan's)")
     args = parser.parse_args(argv)
-    known = dict(ex.ALL_ABLATIONS)
-    unknown = [v for v in args.variants if v not in known]
-    if unknown:
-        raise SystemExit(f"unknown ablation(s) {unknown}; known: {list(known)}")
-    settings = replace(ex.settings_for(False), ablations=tuple((v, known[v]) for v in args.variants),
-                       ablation_seeds=tuple(args.seeds))
+    settings, wanted = plan_runs(args.variants, args.seeds, args.steps, args.curve_every)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / ".gitignore").write_text("# training checkpoints of unfinished runs\nwork/\n")
     started = time.time()
     ctx = ex.prepare_context(out, settings)
     records, failed, reused = [], {}, 0
-    for unit in (u for u in ex.plan(settings) if u.experiment == "ablation"):
+    for unit in wanted:
         print(f"{time.strftime('%H:%M:%S')} {unit.name}", flush=True)
         record, status = ex.run_or_reuse(unit, ctx)
         if record is None:

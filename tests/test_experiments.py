@@ -174,21 +174,31 @@ def test_ablation_options_reach_the_model_or_the_config(tmp_path):
     assert by_variant["pos. emb.=joint, lr x10"].name == "ablation__fully_supervised__tc_clip__pos_emb-joint_lr_x10__seed0"
 
 
+def _seed_record(tool, arm: str, seed: int, pairs: float) -> dict:
+    """A fully supervised record of the kind tools/ablation_seeds.py collects."""
+    model, variant = {"CLIP": ("clip", "default"), "ViFi-CLIP": ("vifi_clip", "default")}.get(arm, ("tc_clip", arm))
+    unit = {"experiment": "main" if variant == "default" else "ablation", "protocol": "fully_supervised",
+            "model": model, "seed": seed, "steps": 0 if model == "clip" else 200, "variant": variant, "shots": None}
+    return {"unit": unit, "metrics": {m: 50.0 for m in tool.METRICS} | {"pairs_top1": pairs}}
+
+
 def test_ablation_seeds_table_pairs_runs_by_seed():
     tool = load_tool("ablation_seeds")
-
-    def record(variant, seed, pairs):
-        metrics = {m: 50.0 for m in tool.METRICS} | {"pairs_top1": pairs}
-        return {"unit": {"variant": variant, "seed": seed}, "metrics": metrics}
-
-    records = [record("a", 0, 40.0), record("a", 1, 50.0), record("b", 0, 46.0), record("b", 1, 60.0),
-               record("b", 2, 99.0)]  # seed 2 of "a" is missing: not part of the paired difference
-    rows = tool.table(records, ["a", "b"]).splitlines()
+    settings, _ = tool.plan_runs(["pos. emb.=joint"], [0, 1, 2])
+    records = [_seed_record(tool, "CLIP", 0, 20.0), _seed_record(tool, "a", 0, 40.0), _seed_record(tool, "a", 1, 50.0),
+               _seed_record(tool, "b", 0, 46.0), _seed_record(tool, "b", 1, 60.0),
+               _seed_record(tool, "b", 2, 99.0)]  # seed 2 of "a" is missing: not part of the paired difference
+    results = tool.as_results(records, settings, ["x"])
+    arms = ["CLIP", "TC-CLIP, a", "TC-CLIP, b"]
+    rows = tool.table(results, arms, [("TC-CLIP, b", "TC-CLIP, a"), ("TC-CLIP, a", "CLIP")]).splitlines()
     col = 2 + tool.METRICS.index("pairs_top1")
     cells = lambda row: [c.strip() for c in row.strip("|").split("|")]  # noqa: E731
-    assert cells(rows[2])[:2] == ["a", "2"] and cells(rows[2])[col] == "45.0 ± 5.0"
-    assert cells(rows[3])[:2] == ["b", "3"] and cells(rows[3])[col] == "68.3 ± 22.4"
-    assert cells(rows[4])[:2] == ["b − a (paired)", "2"] and cells(rows[4])[col] == "8.0 ± 2.0"  # +6, +10
+    assert cells(rows[2])[:2] == ["CLIP", "1"] and cells(rows[2])[col] == "20.0"
+    assert cells(rows[3])[:2] == ["TC-CLIP, a", "2"] and cells(rows[3])[col] == "45.0 ± 5.0"
+    assert cells(rows[4])[:2] == ["TC-CLIP, b", "3"] and cells(rows[4])[col] == "68.3 ± 22.4"
+    assert cells(rows[5])[:2] == ["TC-CLIP, b − TC-CLIP, a (paired)", "2"] and cells(rows[5])[col] == "+8.0 ± 2.0"
+    # untrained CLIP is evaluated once and pairs with every seed of the other arm: +20, +30
+    assert cells(rows[6])[:2] == ["TC-CLIP, a − CLIP (paired)", "2"] and cells(rows[6])[col] == "+25.0 ± 5.0"
 
 
 def test_ablation_seeds_plans_long_runs_of_ablations_and_main_models():
@@ -197,28 +207,34 @@ def test_ablation_seeds_plans_long_runs_of_ablations_and_main_models():
     tool = load_tool("ablation_seeds")
     settings, units = tool.plan_runs(["pos. emb.=joint, lr x10", "vifi_clip"], [0, 2], steps=2000, curve_every=250)
     assert [(u.experiment, u.model, u.variant, u.seed) for u in units] == [
+        ("main", "clip", "default", 0),  # the reference every table pairs with
         ("ablation", "tc_clip", "pos. emb.=joint, lr x10", 0), ("ablation", "tc_clip", "pos. emb.=joint, lr x10", 2),
         ("main", "vifi_clip", "default", 0), ("main", "vifi_clip", "default", 2)]
-    assert all(u.steps == 2000 and u.protocol == "fully_supervised" and u.analysis for u in units)
+    assert all(u.steps == 2000 and u.protocol == "fully_supervised" and u.analysis for u in units[1:])
     plan_settings = ex.settings_for(False)
     assert settings.curve_every == 250 and settings.steps_for("few_shot") == plan_settings.steps_for("few_shot")
     # without --steps the runs are the plan's own (their records are reused from the plan's out folder)
     same, plain = tool.plan_runs(["no TC"], [0])
     assert same.steps == plan_settings.steps and same.curve_every == plan_settings.curve_every
-    assert [u.name for u in plain] == [u.name for u in ex.plan(plan_settings) if u.variant == "no TC"]
+    assert [u.name for u in plain[1:]] == [u.name for u in ex.plan(plan_settings) if u.variant == "no TC"]
     with pytest.raises(SystemExit, match="unknown ablation"):
         tool.plan_runs(["clip"], [0])  # plain CLIP is not trained: nothing to seed
 
 
-def test_ablation_seeds_table_names_main_runs_by_model():
-    tool = load_tool("ablation_seeds")
-    metrics = lambda top1: {m: top1 for m in tool.METRICS}  # noqa: E731
-    records = [{"unit": {"experiment": "ablation", "variant": "v", "model": "tc_clip", "seed": 0}, "metrics": metrics(80.0)},
-               {"unit": {"experiment": "main", "variant": "default", "model": "vifi_clip", "seed": 0},
-                "metrics": metrics(70.0)}]
-    rows = tool.table(records, ["v", "vifi_clip"]).splitlines()
-    assert rows[3].startswith("| vifi_clip | 1 | 70.0 ± 0.0")
-    assert rows[4].startswith("| vifi_clip − v (paired) | 1 | -10.0 ± 0.0")
+def test_class_table_reads_each_class_per_arm_over_seeds():
+    def record(model, seed, variant="default", **per_class):
+        unit = {"experiment": "main" if variant == "default" else "ablation", "protocol": "fully_supervised",
+                "model": model, "seed": seed, "steps": 10, "variant": variant, "shots": None}
+        return {"unit": unit, "metrics": {"top1": 1.0},
+                "train_per_class": {n: {"top1": v, "look_top1": 100.0, "videos": 40} for n, v in per_class.items()}}
+
+    results = {"settings": {"ablations": [["v", []]], "ablation_protocol": "fully_supervised"}, "ablation_seeds": [0],
+               "records": [record("vifi_clip", 0, up=50.0, down=10.0), record("vifi_clip", 1, up=70.0, down=30.0),
+                           record("tc_clip", 0, "v", up=100.0)]}
+    table = ex.class_table(results, ["up", "down"])
+    assert list(table.columns) == ["ViFi-CLIP", "TC-CLIP, v"]
+    assert table.loc["up", "ViFi-CLIP"] == "60.0 ± 10.0" and table.loc["down", "ViFi-CLIP"] == "20.0 ± 10.0"
+    assert table.loc["up", "TC-CLIP, v"] == "100.0" and table.loc["down", "TC-CLIP, v"] == "–"
 
 
 def test_load_results_missing_says_how_to_make_it(tmp_path):

@@ -9,8 +9,9 @@ the named variants of ``tcclip.book.experiments.ALL_ABLATIONS`` (or, named ``vif
 (same world, tiny CLIP, schedule, test set and analyses: ``run_or_reuse``), for every seed
 given, resumable (a finished run is reused while its hash is current). It writes
 ``<out>/runs/<unit>.json`` and ``<out>/ablation_seeds.json`` (the records, machine, wall time)
-and prints, per variant, mean +- population std over seeds of the test metrics, and the paired
-differences (same seed) of each variant from the first one.
+in the shape of the plan's results.json (the book reads it with ``tcclip.book.experiments``), and
+prints, per variant and for plain CLIP, mean +- population std over seeds of the test metrics,
+and the paired differences (same seed) of each from CLIP and from the first variant.
 
 ``--steps N`` gives every run N fully supervised steps instead of the plan's (learning curves
 every ``--curve-every`` steps), e.g. the long runs of chapter 10:
@@ -24,7 +25,6 @@ import argparse
 import json
 import os
 import shlex
-import statistics
 import sys
 import time
 from dataclasses import asdict, replace
@@ -43,13 +43,14 @@ TITLES = {"top1": "top-1", "appearance_top1": "appearance", "across_frames_top1"
 MODELS = ("vifi_clip", "tc_clip")
 
 
-def _variant(unit: dict) -> str:
-    return unit["model"] if unit.get("experiment") == "main" else unit["variant"]
+def _variant(unit: Any) -> str:
+    return unit.model if unit.experiment == "main" else unit.variant
 
 
 def plan_runs(variants: list[str], seeds: list[int], steps: int | None = None,
               curve_every: int | None = None) -> tuple[Any, list[Any]]:
-    """The plan's settings for these runs and their units, in the order asked (variant, then seed)."""
+    """The plan's settings for these runs and their units: plain CLIP (the reference every
+    table pairs with), then the runs in the order asked (variant, then seed)."""
     from tcclip.book import experiments as ex
 
     known = dict(ex.ALL_ABLATIONS)
@@ -63,28 +64,33 @@ def plan_runs(variants: list[str], seeds: list[int], steps: int | None = None,
                                                  for p, n in settings.steps))
     if curve_every is not None:
         settings = replace(settings, curve_every=curve_every)
-    units = [u for u in ex.plan(settings) if u.experiment == "ablation"
-             or (u.model in variants and u.protocol == "fully_supervised")]
-    return settings, sorted(units, key=lambda u: (variants.index(_variant(asdict(u))), u.seed))
+    fully = [u for u in ex.plan(settings) if u.protocol == "fully_supervised"]
+    runs = [u for u in fully if u.experiment == "ablation" or u.model in variants]
+    clip = [u for u in fully if u.model == "clip"]
+    return settings, clip + sorted(runs, key=lambda u: (variants.index(_variant(u)), u.seed))
 
 
-def _stats(values: list[float]) -> str:
-    return f"{statistics.fmean(values):.1f} ± {statistics.pstdev(values):.1f}"
+def as_results(records: list[dict], settings: Any, classes: list[str]) -> dict:
+    """The records in the shape of the plan's results.json, so that the book's tables
+    (``tcclip.book.experiments``: metric_table, paired_differences, plot_curves) read them."""
+    return {"settings": asdict(settings), "seeds": list(settings.seeds), "ablation_seeds": list(settings.ablation_seeds),
+            "classes": list(classes), "records": records}
 
 
-def table(records: list[dict], variants: list[str]) -> str:
-    """Markdown: each variant's mean ± std over its seeds, then paired differences from the first."""
-    by = {(_variant(r["unit"]), r["unit"]["seed"]): r["metrics"] for r in records}
-    seeds = sorted({s for _, s in by})
-    lines = ["| variant | seeds | " + " | ".join(TITLES[m] for m in METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
-    for v in variants:
-        got = [s for s in seeds if (v, s) in by]
-        lines.append(f"| {v} | {len(got)} | " + " | ".join(_stats([by[v, s][m] for s in got]) for m in METRICS) + " |")
-    for v in variants[1:]:
-        both = [s for s in seeds if (v, s) in by and (variants[0], s) in by]
-        if both:
-            cells = [_stats([by[v, s][m] - by[variants[0], s][m] for s in both]) for m in METRICS]
-            lines.append(f"| {v} − {variants[0]} (paired) | {len(both)} | " + " | ".join(cells) + " |")
+def table(results: dict, arms: list[str], pairs: list[tuple[str, str]]) -> str:
+    """Markdown: each arm's test metrics, mean ± std over its seeds, then for each (a, b) of
+    ``pairs`` the differences a − b paired by seed (plain CLIP, evaluated once, pairs with every seed)."""
+    from tcclip.book import experiments as ex
+
+    frame = ex.metric_table(results, METRICS, arms, TITLES)
+    titles = [TITLES[m] for m in METRICS]
+    lines = ["| arm | seeds | " + " | ".join(titles) + " |", "|---" * (len(METRICS) + 2) + "|"]
+    lines += [f"| {arm} | {row['seeds']} | " + " | ".join(row[t] for t in titles) + " |" for arm, row in frame.iterrows()]
+    for a, b in pairs:
+        diffs = [ex.paired_differences(results, m, a, b) for m in METRICS]
+        if all(diffs):
+            lines.append(f"| {a} − {b} (paired) | {diffs[0]['seeds']} | "
+                         + " | ".join(f"{d['mean']:+.1f} ± {d['std']:.1f}" for d in diffs) + " |")
     return "\n".join(lines)
 
 
@@ -116,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
             reused += status == "reused"
             print(f"  {status}: top-1 {record['metrics']['top1']:.1f}, pairs {record['metrics']['pairs_top1']:.1f} "
                   f"({record['wall_time_s']:.0f} s)", flush=True)
-    summary = table(records, list(args.variants))
-    payload = {"command": shlex.join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
+    results = as_results(records, settings, ctx.classnames)
+    arms = list(dict.fromkeys(ex.arm_label(asdict(u)) for u in wanted))  # CLIP first, then as asked
+    summary = table(results, arms, [(a, "CLIP") for a in arms[1:]] + [(a, arms[1]) for a in arms[2:]])
+    payload = {**results, "command": shlex.join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
                "variants": list(args.variants), "seeds": list(args.seeds), "failed": failed,
                # this call's time (reused runs cost nothing) and the runs' own, whenever they ran
                "wall_time_s": time.time() - started, "runs_reused": reused,
                "runs_wall_time_s": sum(r["wall_time_s"] for r in records), "load_average": list(os.getloadavg()),
                "machine": machine_info(), "world_hash": ctx.world_hash,
-               "weights_digest": ctx.weights_digest, "table": summary, "records": records}
+               "weights_digest": ctx.weights_digest, "table": summary}
     (out / "ablation_seeds.json").write_text(json.dumps(payload, indent=1, default=str))
     print(summary)
     return 1 if failed else 0

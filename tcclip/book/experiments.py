@@ -52,7 +52,7 @@ log = logging.getLogger("tcclip.book.experiments")
 __all__ = ["Settings", "Unit", "settings_for", "plan", "unit_hash", "FrameOrder", "prepare_context", "run_unit",
            "run_or_reuse", "run_experiments", "load_results", "results_frame", "summary_frame", "plot_main",
            "plot_ablations", "plot_frame_order", "plot_families", "plot_curves", "curves_frame", "family_metrics",
-           "frame_averaging_ceiling", "paired_differences", "main_table", "family_table", "fit_table", "metric_table",
+           "frame_averaging_ceiling", "paired_differences", "main_table", "family_table", "fit_table", "class_table", "metric_table",
            "findings", "main"]
 
 RESULTS_NAME = "results.json"
@@ -800,6 +800,26 @@ def fit_table(results: dict, arms: Optional[Sequence[str]] = None):
             _cell(float(pd.Series(worst[a]).mean()), float(pd.Series(worst[a]).std(ddof=0)), len(worst[a]))
             if a in worst else "–" for a in table.index]
     return table
+
+
+def class_table(results: dict, classes: Sequence[str], arms: Optional[Sequence[str]] = None):
+    """Fully supervised accuracy (%) on the whole training list for each of ``classes`` (rows)
+    and arm (columns), "mean ± std" over seeds: where a family's average hides one class."""
+    import pandas as pd
+
+    cells: dict[tuple[str, str], list[float]] = {}
+    for rec in results["records"]:
+        u = rec["unit"]
+        if u["protocol"] == "fully_supervised" and rec.get("train_per_class"):
+            for name in classes:
+                if name in rec["train_per_class"]:
+                    cells.setdefault((name, arm_label(u)), []).append(rec["train_per_class"][name]["top1"])
+    arms = [a for a in (arms or _fs_arms(results)) if any((n, a) in cells for n in classes)]
+    frame = pd.DataFrame(
+        {a: [_cell(float(pd.Series(cells[n, a]).mean()), float(pd.Series(cells[n, a]).std(ddof=0)), len(cells[n, a]))
+             if (n, a) in cells else "–" for n in classes] for a in arms}, index=list(classes))
+    frame.index.name = "class (training list)"
+    return frame
 
 
 def paired_differences(results: dict, metric: str, arm_a: str, arm_b: str, protocol: str = "fully_supervised",

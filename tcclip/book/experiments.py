@@ -52,8 +52,8 @@ log = logging.getLogger("tcclip.book.experiments")
 __all__ = ["Settings", "Unit", "settings_for", "plan", "unit_hash", "FrameOrder", "prepare_context", "run_unit",
            "run_or_reuse", "run_experiments", "load_results", "results_frame", "summary_frame", "plot_main",
            "plot_ablations", "plot_frame_order", "plot_families", "plot_curves", "curves_frame", "family_metrics",
-           "frame_averaging_ceiling", "paired_differences", "main_table", "family_table", "fit_table", "class_table", "metric_table",
-           "findings", "main"]
+           "frame_averaging_ceiling", "paired_differences", "main_table", "family_table", "fit_table", "class_table",
+           "metric_table", "findings", "main"]
 
 RESULTS_NAME = "results.json"
 SCHEMA_VERSION = 2

@@ -7,6 +7,7 @@ and the figures are written.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -161,11 +162,12 @@ def test_unit_hash_changes_with_what_decides_the_numbers():
     assert h != ex.unit_hash(unit, settings, "world", "other weights")
 
 
-def test_ablation_options_reach_the_model_or_the_config(tmp_path):
+def test_ablation_options_reach_the_model_or_the_config(tmp_path, tiny_world_root):
     """A plain option name is a model option; a dotted one (the joint embedding at 10x lr) is a config key."""
-    settings = replace(ex.settings_for(False), ablations=ex.ALL_ABLATIONS)
-    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tmp_path), world_hash="w", weights_digest="d",
-                     weights=str(tmp_path / "weights.pt"))
+    # the tiny world's training list holds 16 steps of 8 clips: curve points of 10 steps fit in one pass
+    settings = replace(ex.settings_for(False), ablations=ex.ALL_ABLATIONS, curve_every=10)
+    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tiny_world_root), world_hash="w",
+                     weights_digest="d", weights=str(tmp_path / "weights.pt"))
     by_variant = {u.variant: u for u in ex.plan(settings) if u.experiment == "ablation" and u.seed == 0}
     fast = ex.unit_config(by_variant["pos. emb.=joint, lr x10"], ctx, tmp_path / "fast")
     assert fast.model.options.positional_embedding == "joint" and fast.train.positional_lr_mult == 10.0
@@ -174,18 +176,82 @@ def test_ablation_options_reach_the_model_or_the_config(tmp_path):
     assert by_variant["pos. emb.=joint, lr x10"].name == "ablation__fully_supervised__tc_clip__pos_emb-joint_lr_x10__seed0"
 
 
+def test_steps_per_epoch_runs_exactly_the_steps_asked():
+    """The engine cuts an epoch to one pass over the training list; the plan's epochs must
+    multiply to the unit's steps (base-to-novel once ran 78 steps for 60: 3 passes of 26)."""
+    assert ex.steps_per_epoch(60, 26) == 20 and ex.steps_per_epoch(60, 6) == 6 and ex.steps_per_epoch(7, 3) == 1
+    assert ex.steps_per_epoch(100, 100) == 100 and ex.steps_per_epoch(200, 130, curve_every=100) == 100
+    with pytest.raises(ValueError, match="choose curve_every <= 130"):
+        ex.steps_per_epoch(2000, 130, curve_every=250)  # would have run 8 passes of 130 = 1,040 steps
+    with pytest.raises(ValueError, match="not a multiple"):
+        ex.steps_per_epoch(2000, 130, curve_every=120)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_learning_curve_points_fit_in_one_pass_of_the_training_list(device):
+    """A fully supervised curve point is one engine epoch, so it must not be longer than one pass
+    over the world's training list (the GPU plan's 250 was: 26 x 160 clips / 32 = 130 steps)."""
+    from tcclip.world.classes import SIZES
+
+    settings = ex.settings_for(False, device=device)
+    size = SIZES[settings.world]
+    per_pass = len(size.classes) * size.n_train // settings.batch
+    steps = settings.steps_for("fully_supervised")
+    assert ex.steps_per_epoch(steps, per_pass, settings.curve_every) == settings.curve_every <= per_pass
+
+
+def test_every_unit_config_schedules_the_units_steps(tmp_path, tiny_world_root):
+    """unit_config on a real (tiny) world: epochs x steps per epoch = the unit's steps, each epoch
+    at most one pass over its list, for every protocol of the plan."""
+    from tcclip.train import train_views
+    from tcclip.train.distributed import DistInfo
+    from tcclip.train.engine import plan_schedule
+
+    settings = replace(ex.settings_for(True), steps=ex.settings_for(False).steps, curve_every=10)
+    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tiny_world_root), world_hash="w",
+                     weights_digest="d", weights=str(tmp_path / "weights.pt"))
+    trained = [u for u in ex.plan(settings) if u.model != "clip"]
+    assert {u.protocol for u in trained} == {"fully_supervised", "few_shot", "zero_shot", "base2novel"}
+    for unit in trained:
+        cfg = ex.unit_config(unit, ctx, tmp_path / unit.name)
+        schedule = plan_schedule(cfg, ex._list_length(cfg, train_views(cfg)[0]), DistInfo())
+        assert schedule.total_steps == unit.steps, unit.name
+        assert schedule.steps_per_epoch == cfg.protocol.steps_per_epoch, unit.name  # not cut by the engine
+
+
+def test_a_record_that_ran_other_steps_than_its_unit_is_rerun(tmp_path, monkeypatch):
+    settings = ex.settings_for(False)
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"w")
+    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tmp_path), world_hash="w",
+                     weights_digest=ex._file_digest(weights), weights=str(weights))
+    unit = ex.plan(settings)[1]  # ViFi-CLIP, fully supervised, 200 steps
+    digest = ex.unit_hash(unit, settings, ctx.world_hash, ctx.weights_digest)
+    path = tmp_path / "runs" / f"{unit.name}.json"
+    path.parent.mkdir()
+    record = {"unit": {}, "hash": digest, "schedule": {"total_steps": unit.steps}, "metrics": {"top1": 1.0}}
+    path.write_text(json.dumps(record))
+    monkeypatch.setattr(ex, "run_unit", lambda u, c: {**record, "metrics": {"top1": 2.0}})
+    assert ex.run_or_reuse(unit, ctx)[1] == "reused"
+    path.write_text(json.dumps({**record, "schedule": {"total_steps": 104}}))  # cut short, same hash
+    again, status = ex.run_or_reuse(unit, ctx)
+    assert status == "ran" and again["metrics"]["top1"] == 2.0
+
+
 def _seed_record(tool, arm: str, seed: int, pairs: float) -> dict:
-    """A fully supervised record of the kind tools/ablation_seeds.py collects."""
+    """A fully supervised record of the kind tools/seeded_runs.py collects."""
     model, variant = {"CLIP": ("clip", "default"), "ViFi-CLIP": ("vifi_clip", "default")}.get(arm, ("tc_clip", arm))
     unit = {"experiment": "main" if variant == "default" else "ablation", "protocol": "fully_supervised",
             "model": model, "seed": seed, "steps": 0 if model == "clip" else 200, "variant": variant, "shots": None}
     return {"unit": unit, "metrics": {m: 50.0 for m in tool.METRICS} | {"pairs_top1": pairs}}
 
 
-def test_ablation_seeds_table_pairs_runs_by_seed():
-    tool = load_tool("ablation_seeds")
+def test_seeded_runs_table_pairs_runs_by_seed():
+    tool = load_tool("seeded_runs")
     settings, _ = tool.plan_runs(["pos. emb.=joint"], [0, 1, 2])
-    records = [_seed_record(tool, "CLIP", 0, 20.0), _seed_record(tool, "a", 0, 40.0), _seed_record(tool, "a", 1, 50.0),
+    clip = _seed_record(tool, "CLIP", 0, 20.0)
+    del clip["metrics"]["pairs_top1_reversed"]
+    records = [clip, _seed_record(tool, "a", 0, 40.0), _seed_record(tool, "a", 1, 50.0),
                _seed_record(tool, "b", 0, 46.0), _seed_record(tool, "b", 1, 60.0),
                _seed_record(tool, "b", 2, 99.0)]  # seed 2 of "a" is missing: not part of the paired difference
     results = tool.as_results(records, settings, ["x"])
@@ -197,14 +263,16 @@ def test_ablation_seeds_table_pairs_runs_by_seed():
     assert cells(rows[3])[:2] == ["TC-CLIP, a", "2"] and cells(rows[3])[col] == "45.0 ± 5.0"
     assert cells(rows[4])[:2] == ["TC-CLIP, b", "3"] and cells(rows[4])[col] == "68.3 ± 22.4"
     assert cells(rows[5])[:2] == ["TC-CLIP, b − TC-CLIP, a (paired)", "2"] and cells(rows[5])[col] == "+8.0 ± 2.0"
-    # untrained CLIP is evaluated once and pairs with every seed of the other arm: +20, +30
+    # untrained CLIP is evaluated once and pairs with every seed of the other arm: +20, +30; a metric
+    # that CLIP's record lacks (it has no frame-order test) leaves its cell empty, not the row
     assert cells(rows[6])[:2] == ["TC-CLIP, a − CLIP (paired)", "2"] and cells(rows[6])[col] == "+25.0 ± 5.0"
+    assert cells(rows[6])[2 + tool.METRICS.index("pairs_top1_reversed")] == "–"
 
 
-def test_ablation_seeds_plans_long_runs_of_ablations_and_main_models():
+def test_seeded_runs_plans_long_runs_of_ablations_and_main_models():
     """--steps / --curve-every resize the fully supervised runs only; a model name runs the main
     table's unit for that model; runs come in the order asked, then by seed."""
-    tool = load_tool("ablation_seeds")
+    tool = load_tool("seeded_runs")
     settings, units = tool.plan_runs(["pos. emb.=joint, lr x10", "vifi_clip"], [0, 2], steps=2000, curve_every=250)
     assert [(u.experiment, u.model, u.variant, u.seed) for u in units] == [
         ("main", "clip", "default", 0),  # the reference every table pairs with
@@ -274,6 +342,7 @@ def test_quick_run_writes_results_with_schema(quick_run):
     for key in ("platform", "cpu_count", "torch"):
         assert results["machine"][key]
     assert results["wall_time_s"] > 0 and "git_commit" in results and len(results["load_average"]) == 3
+    assert 0 < results["runs_wall_time_s"] <= results["wall_time_s"]
     assert results["settings"]["world"] == "tiny"
     expected = {"zero_shot": {"top1", "top1_wise_ft"}, "few_shot": {"top1", "top5"},
                 "base2novel": {"base_top1", "novel_top1", "hm"},
@@ -320,6 +389,8 @@ def test_quick_run_resumes_from_its_records(quick_run, monkeypatch):
     monkeypatch.setenv("TCCLIP_CACHE", str(cache))
     again = ex.run_experiments(out, quick=True, argv=["--quick"], figures=False)
     assert again["complete"] and again["units_reused"] == again["units_planned"]
+    # a resumed call's own wall time is small; the runs' time is still counted
+    assert again["runs_wall_time_s"] == pytest.approx(sum(r["wall_time_s"] for r in first["records"]))
     assert [r["metrics"] for r in again["records"]] == [r["metrics"] for r in first["records"]]
 
 

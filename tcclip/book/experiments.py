@@ -35,7 +35,6 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -201,7 +200,7 @@ def settings_for(quick: bool = False, device: str = "cpu") -> Settings:
         base = Settings()
         seeds = (0, 1, 2, 3, 4)
         return replace(base, world="large", device=device, seeds=seeds, protocol_seeds=seeds, ablation_seeds=seeds,
-                       shots=(2, 4, 8, 16), batch=32, curve_every=250, train_probe=520, ablations=ALL_ABLATIONS,
+                       shots=(2, 4, 8, 16), batch=32, curve_every=125, train_probe=520, ablations=ALL_ABLATIONS,
                        steps=(("fully_supervised", 3000), ("few_shot", 750), ("zero_shot", 2000), ("base2novel", 750)))
     return Settings(device=device)
 
@@ -437,17 +436,32 @@ def unit_config(unit: Unit, ctx: Context, output: Path):
     overrides += [f"{k if '.' in k else 'model.options.' + k}={json.dumps(v)}" for k, v in unit.options]
     cfg = compose_config(overrides, profile="tiny")
     if unit.model != "clip":
-        if curves:
-            if unit.steps % s.curve_every:
-                raise ValueError(f"{unit.name}: {unit.steps} steps is not a multiple of curve_every={s.curve_every}")
-            per_epoch = s.curve_every
-        else:
-            # unit.steps optimizer steps: whole passes over short lists (few-shot), a capped one otherwise
-            n = _list_length(cfg, train_views(cfg)[0])
-            per_epoch = max(1, min(unit.steps, n // s.batch))
+        from tcclip.train.distributed import DistInfo
+        from tcclip.train.engine import plan_schedule
+
+        # the engine caps an epoch at one pass over the training list (and at the profile's cap, replaced here)
+        cfg.protocol.steps_per_epoch = None
+        per_pass = plan_schedule(cfg, _list_length(cfg, train_views(cfg)[0]), DistInfo()).steps_per_epoch
+        per_epoch = steps_per_epoch(unit.steps, per_pass, s.curve_every if curves else None)
         cfg.protocol.steps_per_epoch = per_epoch
-        cfg.protocol.epochs = math.ceil(unit.steps / per_epoch)
+        cfg.protocol.epochs = unit.steps // per_epoch
     return cfg
+
+
+def steps_per_epoch(steps: int, per_pass: int, curve_every: Optional[int] = None) -> int:
+    """The engine's epoch length for a run of exactly ``steps`` optimizer steps when one pass over
+    the training list holds ``per_pass`` of them: ``curve_every`` (an epoch per learning-curve
+    point), or else the longest epoch of at most one pass that divides ``steps``. A curve point
+    that is longer than one pass cannot be an epoch: the engine would cut it to the pass and run
+    fewer steps than asked, so it is refused."""
+    if curve_every is not None:
+        if steps % curve_every:
+            raise ValueError(f"{steps} steps is not a multiple of curve_every={curve_every}")
+        if curve_every > per_pass:
+            raise ValueError(f"curve_every={curve_every} steps is longer than one pass over the training list "
+                             f"({per_pass} steps): the run would stop early; choose curve_every <= {per_pass}")
+        return curve_every
+    return max(d for d in range(1, min(steps, per_pass) + 1) if steps % d == 0)
 
 
 def _names(dataset, model: nn.Module, cfg, order: str = "normal", seed: int = 0) -> tuple[list[str], list[str]]:
@@ -541,7 +555,14 @@ def run_unit(unit: Unit, ctx: Context) -> dict:
               "git_commit": results.get("git_commit"), "machine": results.get("machine"),
               "settings": asdict(ctx.settings)}
     shutil.rmtree(work, ignore_errors=True)  # checkpoints are not part of the results
+    if _steps_run(record) not in (None, unit.steps):
+        raise RuntimeError(f"{unit.name} ran {_steps_run(record)} optimizer steps, not {unit.steps}")
     return record
+
+
+def _steps_run(record: dict) -> Optional[int]:
+    """The optimizer steps a record's run was scheduled for (None: not trained)."""
+    return (record.get("schedule") or {}).get("total_steps")
 
 
 def _final_loss(results: dict) -> Optional[float]:
@@ -600,7 +621,9 @@ def run_or_reuse(unit: Unit, ctx: Context) -> tuple[Optional[dict], str]:
     path = ctx.out / "runs" / f"{unit.name}.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        if old.get("hash") == digest:
+        # a record whose run took another number of steps than its unit names (the engine once cut
+        # an epoch to one pass over the list) is stale whatever its hash
+        if old.get("hash") == digest and _steps_run(old) in (None, unit.steps):
             return old, "reused"
     if _file_digest(ctx.weights) != ctx.weights_digest:
         # the runs load the weights file themselves: a file replaced mid-run would mix two CLIPs
@@ -654,6 +677,8 @@ def _write_results(out: Path, argv, settings, ctx, started, quick, units, record
     results = {"schema": SCHEMA_VERSION, **_meta(argv, settings, ctx, started, quick),
                "complete": len(done) == len(units), "units_planned": len(units), "units_done": len(done),
                "units_reused": reused, "missing": [u.name for u in units if u.name not in records], "failed": dict(failed),
+               # the runs' own time, whenever they ran (a resumed call reuses finished runs for free)
+               "runs_wall_time_s": sum(records[n].get("wall_time_s") or 0.0 for n in done),
                "records": [records[n] for n in done]}
     results["summary"] = summary_rows(results)
     _atomic_json(out / RESULTS_NAME, results)

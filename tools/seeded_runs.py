@@ -1,6 +1,6 @@
-"""Ablations of the CPU plan over more seeds than the plan can afford, paired with one another.
+"""Runs of the CPU plan over more seeds (and, if asked, more steps) than the plan can afford, paired by seed.
 
-    python tools/ablation_seeds.py --variants "pos. emb.=joint" "pos. emb.=joint, lr x10" --seeds 0 1 2 \
+    python tools/seeded_runs.py --variants "pos. emb.=joint" "pos. emb.=joint, lr x10" --seeds 0 1 2 \
         --out results/miniature/ablation_seeds
 
 The CPU plan runs each ablation with one seed (an hour of two cores holds no more). This runs
@@ -8,7 +8,7 @@ the named variants of ``tcclip.book.experiments.ALL_ABLATIONS`` (or, named ``vif
 ``tc_clip``, the main table's fine-tuned models) with the plan's own units
 (same world, tiny CLIP, schedule, test set and analyses: ``run_or_reuse``), for every seed
 given, resumable (a finished run is reused while its hash is current). It writes
-``<out>/runs/<unit>.json`` and ``<out>/ablation_seeds.json`` (the records, machine, wall time)
+``<out>/runs/<unit>.json`` and ``<out>/seeded_runs.json`` (the records, machine, wall time)
 in the shape of the plan's results.json (the book reads it with ``tcclip.book.experiments``), and
 prints, per variant and for plain CLIP, mean +- population std over seeds of the test metrics,
 and the paired differences (same seed) of each from CLIP and from the first variant.
@@ -16,8 +16,8 @@ and the paired differences (same seed) of each from CLIP and from the first vari
 ``--steps N`` gives every run N fully supervised steps instead of the plan's (learning curves
 every ``--curve-every`` steps), e.g. the long runs of chapter 10:
 
-    python tools/ablation_seeds.py --variants "pos. emb.=joint, lr x10" vifi_clip --steps 2000 \
-        --curve-every 250 --out results/miniature/long_runs
+    python tools/seeded_runs.py --variants vifi_clip tc_clip "pos. emb.=joint, lr x10" --steps 2000 \
+        --curve-every 125 --out results/miniature/long_runs
 """
 from __future__ import annotations
 
@@ -87,10 +87,10 @@ def table(results: dict, arms: list[str], pairs: list[tuple[str, str]]) -> str:
     lines = ["| arm | seeds | " + " | ".join(titles) + " |", "|---" * (len(METRICS) + 2) + "|"]
     lines += [f"| {arm} | {row['seeds']} | " + " | ".join(row[t] for t in titles) + " |" for arm, row in frame.iterrows()]
     for a, b in pairs:
-        diffs = [ex.paired_differences(results, m, a, b) for m in METRICS]
-        if all(diffs):
-            lines.append(f"| {a} − {b} (paired) | {diffs[0]['seeds']} | "
-                         + " | ".join(f"{d['mean']:+.1f} ± {d['std']:.1f}" for d in diffs) + " |")
+        diffs = [ex.paired_differences(results, m, a, b) for m in METRICS]  # None: a metric one arm lacks
+        if any(diffs):
+            lines.append(f"| {a} − {b} (paired) | {max(d['seeds'] for d in diffs if d)} | "
+                         + " | ".join(f"{d['mean']:+.1f} ± {d['std']:.1f}" if d else "–" for d in diffs) + " |")
     return "\n".join(lines)
 
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", required=True, help="names from ALL_ABLATIONS, or vifi_clip / tc_clip")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", default="results/miniature/ablation_seeds")
+    parser.add_argument("--out", required=True, help="folder of the runs and of seeded_runs.json")
     parser.add_argument("--steps", type=int, default=None, help="fully supervised steps (default: the plan's)")
     parser.add_argument("--curve-every", type=int, default=None, help="learning-curve interval (default: the plan's)")
     args = parser.parse_args(argv)
@@ -125,14 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     results = as_results(records, settings, ctx.classnames)
     arms = list(dict.fromkeys(ex.arm_label(asdict(u)) for u in wanted))  # CLIP first, then as asked
     summary = table(results, arms, [(a, "CLIP") for a in arms[1:]] + [(a, arms[1]) for a in arms[2:]])
-    payload = {**results, "command": shlex.join(["python", "tools/ablation_seeds.py", *(argv if argv is not None else sys.argv[1:])]),
-               "variants": list(args.variants), "seeds": list(args.seeds), "failed": failed,
+    command = shlex.join(["python", "tools/seeded_runs.py", *(argv if argv is not None else sys.argv[1:])])
+    payload = {**results, "command": command, "variants": list(args.variants), "seeds": list(args.seeds), "failed": failed,
                # this call's time (reused runs cost nothing) and the runs' own, whenever they ran
                "wall_time_s": time.time() - started, "runs_reused": reused,
                "runs_wall_time_s": sum(r["wall_time_s"] for r in records), "load_average": list(os.getloadavg()),
                "machine": machine_info(), "world_hash": ctx.world_hash,
                "weights_digest": ctx.weights_digest, "table": summary}
-    (out / "ablation_seeds.json").write_text(json.dumps(payload, indent=1, default=str))
+    (out / "seeded_runs.json").write_text(json.dumps(payload, indent=1, default=str))
     print(summary)
     return 1 if failed else 0
 

@@ -305,6 +305,21 @@ def test_class_table_reads_each_class_per_arm_over_seeds():
     assert table.loc["up", "TC-CLIP, v"] == "100.0" and table.loc["down", "TC-CLIP, v"] == "–"
 
 
+def test_plot_curves_draws_clip_and_the_frame_averaging_ceiling():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    unit = {"experiment": "main", "protocol": "fully_supervised", "model": "vifi_clip", "seed": 0, "steps": 2,
+            "variant": "default", "shots": None}
+    curve = [{"step": 0, "val_top1": 40.0, "train_top1": 45.0}, {"step": 2, "val_top1": 60.0, "train_top1": 70.0}]
+    results = {"records": [{"unit": unit, "metrics": {"top1": 60.0}, "curve": curve},
+                           {"unit": {**unit, "model": "clip", "steps": 0}, "metrics": {"top1": 50.0}, "curve": []}]}
+    fig = ex.plot_curves(results, arms=["ViFi-CLIP"], ceiling=76.9)
+    flat = {line.get_label(): line.get_ydata()[0] for line in fig.axes[0].lines if len(line.get_ydata())}
+    assert flat["CLIP, no training (test)"] == 50.0 and flat["frame-averaging ceiling"] == 76.9
+    assert "frame-averaging ceiling" not in {l.get_label() for l in ex.plot_curves(results, arms=["ViFi-CLIP"]).axes[0].lines}
+
+
 def test_load_results_missing_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="make experiments"):
         ex.load_results(tmp_path / "results.json")

@@ -1048,9 +1048,11 @@ def plot_families(results: dict, arms: Optional[Sequence[str]] = None):
     return fig
 
 
-def plot_curves(results: dict, arms: Optional[Sequence[str]] = None, seed: Optional[int] = None):
+def plot_curves(results: dict, arms: Optional[Sequence[str]] = None, seed: Optional[int] = None,
+                ceiling: Optional[float] = None):
     """Learning curves: validation and training top-1 against optimizer steps (one panel per
-    arm; thin lines: seeds, or one seed if given)."""
+    arm; thin lines: seeds, or one seed if given); ``ceiling``: a dashed line at the best top-1
+    a frame-averaging model can reach (``frame_averaging_ceiling``)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -1071,6 +1073,8 @@ def plot_curves(results: dict, arms: Optional[Sequence[str]] = None, seed: Optio
                      hue_order=["training", "validation"], marker="o", markersize=3)
         if clip:
             ax.axhline(clip[0]["top1"], color="grey", ls=":", lw=1, label="CLIP, no training (test)")
+        if ceiling is not None:
+            ax.axhline(ceiling, color="black", ls="--", lw=0.8, label="frame-averaging ceiling")
         ax.set(title=arm, xlabel="optimizer step", ylabel="top-1 (%)", ylim=(0, 100))
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

@@ -28,14 +28,16 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def check_every(every: int, n_train: int, batch: int) -> None:
+def check_every(steps: int, every: int, n_train: int, batch: int) -> None:
     """The engine's epoch is at most one pass over the training list (``protocol.steps_per_epoch``
-    caps it), so an evaluation interval longer than a pass would silently train fewer steps."""
-    per_pass = n_train // batch
-    if every > per_pass:
-        raise SystemExit(f"--every {every} is longer than one pass over the {n_train} training clips "
-                         f"({per_pass} steps of {batch}): the run would train {per_pass} steps per evaluation, "
-                         f"not {every}; use --every <= {per_pass}")
+    caps it), so an evaluation interval longer than a pass would silently train fewer steps: the
+    plan's rule (``tcclip.book.experiments.steps_per_epoch``), as a command-line error."""
+    from tcclip.book.experiments import steps_per_epoch
+
+    try:
+        steps_per_epoch(steps, n_train // batch, curve_every=every)
+    except ValueError as err:
+        raise SystemExit(f"--steps {steps} / --every {every} on {n_train} training clips: {err}") from None
 
 
 def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_root: str) -> dict:
@@ -45,8 +47,6 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
     from tcclip.train.engine import train
     from tcclip.train.protocols import build_run_model, train_probe
 
-    if args.steps % args.every:
-        raise SystemExit(f"--steps {args.steps} is not a multiple of --every {args.every}")
     output = Path(args.out) / "work" / model_name
     overrides = [
         "protocol=fully_supervised", f"model={model_name}", f"seed={args.seed}", f"output={output}", "resume=auto",
@@ -61,7 +61,7 @@ def learning_run(model_name: str, args: argparse.Namespace, weights: str, data_r
     info = init_distributed(str(cfg.device))
     t_args, v_args = train_views(cfg)
     train_set = build_video_dataset(cfg, mode="train", **t_args)
-    check_every(args.every, len(train_set), args.batch)
+    check_every(args.steps, args.every, len(train_set), args.batch)
     val_set = build_video_dataset(cfg, mode="test", num_clips=1, num_crops=1, **v_args)
     probe = train_probe(cfg, t_args)
     model = build_run_model(cfg, train_set.classnames)

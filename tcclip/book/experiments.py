@@ -369,11 +369,11 @@ def per_class_accuracy(true_names: Sequence[str], pred_names: Sequence[str]) -> 
 
 
 def order_blind_ceiling(true_names: Sequence[str]) -> float:
-    """The highest expected top-1 (%) any model that ignores the order of frames (frame
-    averaging, or TC-CLIP with a merely spatial positional embedding up to its cross-frame
-    context) can reach on test videos of these true classes: the two classes of a time-reversed
-    pair draw the same sets of frames, so such a model names one class for both and can at best
-    pick the more frequent one (on the world's balanced test set: (26 - 3) / 26 = 88.5 %).
+    """The highest expected top-1 (%) any model that ignores the order of frames (plain CLIP and
+    ViFi-CLIP exactly; TC-CLIP with a spatial positional embedding nearly) can reach on test
+    videos of these true classes: the two classes of a time-reversed pair draw the same sets of
+    frames, so such a model names one class for both and can at best pick the more frequent one
+    (on the world's balanced test set: (26 - 3) / 26 = 88.5 %).
 
     The rings of the across-frames family are not counted here: a frame-averaging model cannot
     call *every* ring right (chapter 10, exercise 2), but per-frame scores that depend on a ring's

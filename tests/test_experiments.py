@@ -162,12 +162,17 @@ def test_unit_hash_changes_with_what_decides_the_numbers():
     assert h != ex.unit_hash(unit, settings, "world", "other weights")
 
 
+def _tiny_world_context(tmp_path, settings, data_root) -> ex.Context:
+    """A plan context on a real world's lists, for unit_config (no weights are read)."""
+    return ex.Context(out=tmp_path, settings=settings, data_root=str(data_root), world_hash="w",
+                      weights_digest="d", weights=str(tmp_path / "weights.pt"))
+
+
 def test_ablation_options_reach_the_model_or_the_config(tmp_path, tiny_world_root):
     """A plain option name is a model option; a dotted one (the joint embedding at 10x lr) is a config key."""
     # the tiny world's training list holds 16 steps of 8 clips: curve points of 10 steps fit in one pass
     settings = replace(ex.settings_for(False), ablations=ex.ALL_ABLATIONS, curve_every=10)
-    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tiny_world_root), world_hash="w",
-                     weights_digest="d", weights=str(tmp_path / "weights.pt"))
+    ctx = _tiny_world_context(tmp_path, settings, tiny_world_root)
     by_variant = {u.variant: u for u in ex.plan(settings) if u.experiment == "ablation" and u.seed == 0}
     fast = ex.unit_config(by_variant["pos. emb.=joint, lr x10"], ctx, tmp_path / "fast")
     assert fast.model.options.positional_embedding == "joint" and fast.train.positional_lr_mult == 10.0
@@ -208,8 +213,7 @@ def test_every_unit_config_schedules_the_units_steps(tmp_path, tiny_world_root):
     from tcclip.train.engine import plan_schedule
 
     settings = replace(ex.settings_for(True), steps=ex.settings_for(False).steps, curve_every=10)
-    ctx = ex.Context(out=tmp_path, settings=settings, data_root=str(tiny_world_root), world_hash="w",
-                     weights_digest="d", weights=str(tmp_path / "weights.pt"))
+    ctx = _tiny_world_context(tmp_path, settings, tiny_world_root)
     trained = [u for u in ex.plan(settings) if u.model != "clip"]
     assert {u.protocol for u in trained} == {"fully_supervised", "few_shot", "zero_shot", "base2novel"}
     for unit in trained:

@@ -428,6 +428,63 @@ def test_order_blind_ceiling_counts_one_member_of_each_reversed_pair():
         ex.order_blind_ceiling(["a purple dragon"])
 
 
+def test_family_accuracy_needed_is_what_closes_the_overall_top1():
+    # the world's test set: 240 appearance, 60 ring and 90 pair videos; CLIP 53.8 % (210 / 390) + 25 points
+    videos = {"appearance": 240, "across_frames": 60, "time_direction": 90}
+    target = 100 * 210 / 390 + 25
+    # every appearance clip right and half of every pair (the order-blind best): 37.5 % of the rings
+    need = ex.family_accuracy_needed(target, videos, {"appearance": 100.0, "time_direction": 50.0}, "across_frames")
+    assert need == pytest.approx(37.5)
+    overall = (240 * 100.0 + 60 * need + 90 * 50.0) / 390
+    assert overall == pytest.approx(target)
+    # out of reach: above 100
+    assert ex.family_accuracy_needed(95.0, videos, {"appearance": 95.0, "time_direction": 50.0}, "across_frames") > 100
+    with pytest.raises(ValueError, match="time_direction"):
+        ex.family_accuracy_needed(target, videos, {"appearance": 100.0}, "across_frames")
+
+
+def _moving_points(kind: list[str], frames: int = 8, seed: int = 0) -> torch.Tensor:
+    """Per-frame "features" [N, T, 2]: a point's (x, y) in a clip that stays still or travels half the
+    frame along x or y. A still point sits at a random place of the path a moving one travels, so
+    every single frame has the same distribution in the three classes (the world's rings)."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(kind)
+    lo, rest = torch.rand(n, 2, generator=g) * 0.5, torch.rand(n, 2, generator=g)
+    t = torch.linspace(0, 1, frames)
+    out = (lo + 0.5 * rest)[:, None, :].repeat(1, frames, 1)
+    for i, k in enumerate(kind):
+        if k in "xy":
+            axis = "xy".index(k)
+            out[i, :, axis] = lo[i, axis] + 0.5 * t
+    return out + 0.01 * torch.randn(out.shape, generator=g)
+
+
+def test_probe_readouts_the_mean_misses_what_the_spread_over_frames_shows():
+    kinds = ["still", "x", "y"]
+    labels = torch.arange(600) % 3
+    train = (_moving_points([kinds[i] for i in labels], seed=0), labels)
+    test = (_moving_points([kinds[i] for i in labels], seed=1), labels)
+    acc = ex.probe_readouts(train, test, steps=500)
+    assert set(acc) == set(ex.FRAME_READOUTS)
+    # the three classes' mean positions agree: a linear readout of the mean is near chance (33 %)
+    assert acc["mean over frames"]["test_top1"] < 50
+    assert acc["spread over frames"]["test_top1"] > 95
+    assert acc["frames in order"]["test_top1"] > 95
+
+
+def test_probe_readouts_order_blind_readouts_cannot_tell_a_clip_from_its_reverse():
+    forward = _moving_points(["x"] * 200, seed=2)
+    clips = torch.cat([forward, forward.flip(1)])  # every clip, and the same clip played backwards
+    labels = torch.cat([torch.zeros(200, dtype=torch.long), torch.ones(200, dtype=torch.long)])
+    test_forward = _moving_points(["x"] * 100, seed=3)
+    test = (torch.cat([test_forward, test_forward.flip(1)]), torch.cat([torch.zeros(100), torch.ones(100)]).long())
+    acc = ex.probe_readouts((clips, labels), test, steps=300)
+    # the mean and the spread of a clip and of its reverse are the same numbers: one answer for both
+    assert acc["mean over frames"]["test_top1"] == pytest.approx(50.0)
+    assert acc["spread over frames"]["test_top1"] == pytest.approx(50.0)
+    assert acc["frames in order"]["test_top1"] == pytest.approx(100.0)
+
+
 def test_frame_averaging_can_beat_one_class_per_look_on_rings():
     """Why the rings are not in the ceiling (chapter 10, exercise 2): on the world's own nuisance
     draws, a per-frame score that leans to "changing colour" strongly on red frames and to

@@ -436,8 +436,8 @@ def probe_readouts(train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.T
     The classifier is logistic regression on features standardised with the training statistics,
     fitted full-batch with AdamW from zero weights, so it is deterministic (written here, in a few
     lines of torch, rather than adding scikit-learn to the dependencies for one probe). A linear
-    classifier on "mean over frames" can do at least what a frame-averaging model's logits can
-    (they are a bias-free linear function of the same mean) on these features."""
+    classifier on "mean over frames" can do at least what a frame-averaging model can on these
+    features (its prediction is the argmax of a bias-free linear function of the same mean)."""
     readouts = FRAME_READOUTS if readouts is None else readouts
     (x_train, y_train), (x_test, y_test) = train, test
     classes = int(max(y_train.max(), y_test.max())) + 1

@@ -291,6 +291,12 @@ def test_seeded_runs_plans_long_runs_of_ablations_and_main_models():
     assert [u.name for u in plain[1:]] == [u.name for u in ex.plan(plan_settings) if u.variant == "no TC"]
     with pytest.raises(SystemExit, match="unknown ablation"):
         tool.plan_runs(["clip"], [0])  # plain CLIP is not trained: nothing to seed
+    # --world: the same units on another size preset of the world (the rings alone, chapter 10)
+    assert settings.world == "default"
+    rings, ring_units = tool.plan_runs(["vifi_clip", "tc_clip"], [0], steps=1500, curve_every=250, world="across_frames")
+    assert rings.world == "across_frames" and [u.model for u in ring_units] == ["clip", "vifi_clip", "tc_clip"]
+    with pytest.raises(SystemExit):
+        tool.main(["--variants", "vifi_clip", "--world", "nowhere", "--out", "unused"])
 
 
 def test_class_table_reads_each_class_per_arm_over_seeds():

@@ -124,6 +124,16 @@ def test_families_are_what_they_claim() -> None:
     assert set(S.CLASS_FAMILIES) == {s.family for s in SPECS.values()}
 
 
+def test_across_frames_preset_is_the_rings_alone_with_many_clips() -> None:
+    """The size preset behind chapter 10's rings experiment: every ring class of the default world
+    and nothing else, with enough training clips that memorising them is no way to fit them."""
+    preset, default = S.SIZES["across_frames"], S.SIZES["default"]
+    rings = [s.name for s in S.build_classes(default.classes) if s.family == "across_frames"]
+    assert list(preset.classes) == rings and len(rings) == 4
+    assert preset.n_train >= 25 * default.n_train and preset.zero_shot == ()
+    S.check_zero_shot(list(preset.classes), preset.zero_shot)
+
+
 def test_rings_look_alike_in_any_single_frame() -> None:
     """Position, size and colour of a ring in one frame have the same distribution whether
     the clip stays still, moves horizontally or vertically, or changes colour: compare the

@@ -18,6 +18,9 @@ every ``--curve-every`` steps), e.g. the long runs of chapter 10:
 
     python tools/seeded_runs.py --variants vifi_clip tc_clip "pos. emb.=joint, lr x10" --steps 2000 \
         --curve-every 125 --out results/miniature/long_runs
+
+``--world across_frames`` runs them on the across-frames family alone with 25 times its clips
+(``tcclip.world.classes.SIZES``), made on first use in the profile's cache.
 """
 from __future__ import annotations
 
@@ -48,9 +51,10 @@ def _variant(unit: Any) -> str:
 
 
 def plan_runs(variants: list[str], seeds: list[int], steps: int | None = None,
-              curve_every: int | None = None) -> tuple[Any, list[Any]]:
+              curve_every: int | None = None, world: str = "default") -> tuple[Any, list[Any]]:
     """The plan's settings for these runs and their units: plain CLIP (the reference every
-    table pairs with), then the runs in the order asked (variant, then seed)."""
+    table pairs with), then the runs in the order asked (variant, then seed). ``world``: a size
+    preset of the synthetic world (``tcclip.world.classes.SIZES``)."""
     from tcclip.book import experiments as ex
 
     known = dict(ex.ALL_ABLATIONS)
@@ -58,7 +62,7 @@ def plan_runs(variants: list[str], seeds: list[int], steps: int | None = None,
     if unknown:
         raise SystemExit(f"unknown ablation(s) {unknown}; known: {list(known)} or a model {list(MODELS)}")
     settings = replace(ex.settings_for(False), ablations=tuple((v, known[v]) for v in variants if v in known),
-                       ablation_seeds=tuple(seeds), seeds=tuple(seeds))
+                       ablation_seeds=tuple(seeds), seeds=tuple(seeds), world=world)
     if steps is not None:
         settings = replace(settings, steps=tuple((p, steps if p == "fully_supervised" else n)
                                                  for p, n in settings.steps))
@@ -104,8 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder of the runs and of seeded_runs.json")
     parser.add_argument("--steps", type=int, default=None, help="fully supervised steps (default: the plan's)")
     parser.add_argument("--curve-every", type=int, default=None, help="learning-curve interval (default: the plan's)")
+    parser.add_argument("--world", default="default",
+                        help="size preset of the synthetic world (tcclip.world.classes.SIZES), e.g. across_frames")
     args = parser.parse_args(argv)
-    settings, wanted = plan_runs(args.variants, args.seeds, args.steps, args.curve_every)
+    from tcclip.world.classes import SIZES
+
+    if args.world not in SIZES:
+        parser.error(f"--world {args.world!r}: choose one of {sorted(SIZES)}")
+    settings, wanted = plan_runs(args.variants, args.seeds, args.steps, args.curve_every, args.world)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / ".gitignore").write_text("# training checkpoints of unfinished runs\nwork/\n")
@@ -120,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             records.append(record)
             reused += status == "reused"
-            print(f"  {status}: top-1 {record['metrics']['top1']:.1f}, pairs {record['metrics']['pairs_top1']:.1f} "
-                  f"({record['wall_time_s']:.0f} s)", flush=True)
+            families = ", ".join(f"{f.replace('_', ' ')} {record['metrics'][f'{f}_top1']:.1f}"
+                                 for f in ex.FAMILIES if f"{f}_top1" in record["metrics"])
+            print(f"  {status}: top-1 {record['metrics']['top1']:.1f} ({families}; {record['wall_time_s']:.0f} s)",
+                  flush=True)
     results = as_results(records, settings, ctx.classnames)
     arms = list(dict.fromkeys(ex.arm_label(asdict(u)) for u in wanted))  # CLIP first, then as asked
     summary = table(results, arms, [(a, "CLIP") for a in arms[1:]] + [(a, arms[1]) for a in arms[2:]])

@@ -169,6 +169,11 @@ SIZES: dict[str, WorldSize] = {
     "large": WorldSize(tuple(s.name for s in _full_classes()), _DEFAULT_ZERO_SHOT,
                        n_train=160, n_val=20, n_test=60, frames=(12, 24),
                        shots=FEW_SHOT_SHOTS, b2n_shots=16),
+    # the across-frames family alone, 25 times its clips of the default world: with 40 clips a
+    # class every model memorises its training rings (chapter 10); here it must learn the rule
+    "across_frames": WorldSize(tuple(s.name for s in _full_classes() if s.family == "across_frames"), (),
+                               n_train=1000, n_val=50, n_test=100, frames=(12, 24),
+                               shots=FEW_SHOT_SHOTS, b2n_shots=16),
     # 16 training clips per class so every registered few-shot K exists even here.
     "tiny": WorldSize(_TINY_CLASSES, _TINY_ZERO_SHOT, n_train=16, n_val=1, n_test=2,
                       frames=(8, 12), shots=FEW_SHOT_SHOTS, b2n_shots=4),

@@ -447,6 +447,8 @@ def test_family_accuracy_needed_is_what_closes_the_overall_top1():
     assert ex.family_accuracy_needed(95.0, videos, {"appearance": 95.0, "time_direction": 50.0}, "across_frames") > 100
     with pytest.raises(ValueError, match="time_direction"):
         ex.family_accuracy_needed(target, videos, {"appearance": 100.0}, "across_frames")
+    with pytest.raises(ValueError, match="videos\\['rings'\\]"):
+        ex.family_accuracy_needed(target, videos, {"appearance": 100.0, "time_direction": 50.0}, "rings")
 
 
 def _moving_points(kind: list[str], frames: int = 8, seed: int = 0) -> torch.Tensor:

@@ -401,8 +401,8 @@ def family_accuracy_needed(target: float, videos: dict[str, int], accuracies: di
     Above 100 means ``target`` is out of reach whatever ``family`` does. Chapter 10 asks it of the
     rings: ViFi-CLIP gains 25 points over CLIP only if it gets this much of them right."""
     others = [f for f in videos if f != family]
-    missing = [f for f in others if f not in accuracies]
-    if family not in videos or missing:
+    missing = [f"videos[{family!r}]"] * (family not in videos) + [f"accuracies[{f!r}]" for f in others if f not in accuracies]
+    if missing:
         raise ValueError(f"need the video count of {family!r} and the accuracy of every other family; missing {missing}")
     total = sum(videos.values())
     return (target * total - sum(videos[f] * accuracies[f] for f in others)) / videos[family]
@@ -421,7 +421,7 @@ def _frames_in_order(features: torch.Tensor) -> torch.Tensor:
 
 
 #: Ways to read a clip's per-frame features [N, T, E] as one vector: what frame averaging keeps
-#: (plain CLIP and ViFi-CLIP score a clip by a linear function of it), what comparing frames keeps
+#: (plain CLIP and ViFi-CLIP name a clip's class by a linear function of it), what comparing frames keeps
 #: without their order, and what a model that knows each frame's place in time can keep.
 FRAME_READOUTS = {"mean over frames": _mean_over_frames, "spread over frames": _spread_over_frames,
                   "frames in order": _frames_in_order}

@@ -30,29 +30,6 @@ import torch
 FAMILIES = ("across_frames", "time_direction")
 
 
-def family_clips(world, split: str, classes: Sequence[str], num_frames: int = 8, size: int = 64
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Videos [N, T, 3, S, S] (one test-mode view each) of ``split`` whose class is in ``classes``,
-    and their labels as indices into ``classes``."""
-    from torch.utils.data import DataLoader
-
-    from tcclip.data import VideoDataset
-
-    list_file, label_file = world.views[split]
-    dataset = VideoDataset(list_file, world.video_root, label_file, num_frames=num_frames, mode="test", size=size)
-    names = list(dataset.classnames)
-    index = {names.index(c): i for i, c in enumerate(classes)}
-    videos, labels = [], []
-    for batch in DataLoader(dataset, batch_size=32, shuffle=False, num_workers=0):
-        keep = [i for i, y in enumerate(batch["label"].tolist()) if y in index]
-        if keep:
-            videos.append(batch["video"][keep, 0])
-            labels += [index[int(batch["label"][i])] for i in keep]
-    if not videos:
-        raise ValueError(f"no {split} clips of {list(classes)} in {list_file}")
-    return torch.cat(videos), torch.tensor(labels)
-
-
 @torch.no_grad()
 def frame_features(model, videos: torch.Tensor, batch: int = 32) -> torch.Tensor:
     """The model's projected per-frame [CLS] features [N, T, E] (what ViFi-CLIP averages)."""
@@ -60,26 +37,35 @@ def frame_features(model, videos: torch.Tensor, batch: int = 32) -> torch.Tensor
 
 
 def probe_world(world, weights: Optional[str], families: Sequence[str] = FAMILIES, steps: int = 2000) -> dict:
-    """{family: {"classes", "train_videos", "test_videos", "chance_top1", "readouts"}} for ``world``."""
+    """{family: {"classes", "train_videos", "test_videos", "chance_top1", "readouts"}} for ``world``.
+
+    Each split is decoded and encoded once; a family's clips are then picked by label (the frame
+    features do not depend on the class names)."""
     from tcclip.book import experiments as ex
     from tcclip.models import build_model
-    from tcclip.world.pretrain import CLIP_NAME
+    from tcclip.world.pretrain import CLIP_NAME, load_test_videos
     from tcclip.world.synthetic import build_classes
 
+    torch.manual_seed(0)  # the plain CLIP model has no new parameters; fixed anyway
+    model = build_model("clip", list(world.classes), clip=CLIP_NAME, pretrained=weights, num_frames=8).eval()
+    encoded = {}
+    for split in ("train", "test"):
+        videos, labels, names = load_test_videos(world, split=split)
+        encoded[split] = (frame_features(model, videos), labels, names)
     specs = build_classes(list(world.classes))
     out = {}
     for family in families:
         classes = [s.name for s in specs if s.family == family]
         if len(classes) < 2:
             continue
-        torch.manual_seed(0)  # the plain CLIP model has no new parameters; fixed anyway
-        model = build_model("clip", classes, clip=CLIP_NAME, pretrained=weights, num_frames=8).eval()
-        train = family_clips(world, "train", classes)
-        test = family_clips(world, "test", classes)
-        readouts = ex.probe_readouts((frame_features(model, train[0]), train[1]),
-                                     (frame_features(model, test[0]), test[1]), steps=steps)
-        out[family] = {"classes": classes, "train_videos": len(train[1]), "test_videos": len(test[1]),
-                       "chance_top1": 100.0 / len(classes),
+        picked = {}
+        for split, (features, labels, names) in encoded.items():
+            index = torch.tensor([classes.index(names[y]) if names[y] in classes else -1 for y in labels.tolist()])
+            keep = index >= 0
+            picked[split] = (features[keep], index[keep])
+        readouts = ex.probe_readouts(picked["train"], picked["test"], steps=steps)
+        out[family] = {"classes": classes, "train_videos": len(picked["train"][1]),
+                       "test_videos": len(picked["test"][1]), "chance_top1": 100.0 / len(classes),
                        "readouts": {k: {m: round(v, 2) for m, v in r.items()} for k, r in readouts.items()}}
     return out
 

@@ -487,14 +487,14 @@ def class_text_similarity(pretrained: Optional[str], classnames: Sequence[str], 
 
 
 def load_test_videos(world: Any, num_frames: int = 8, image_size: int = 64,
-                     progress: bool = False) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """The world's test list decoded once (test mode, one view): videos [N,T,3,S,S],
-    labels [N] and the class names, so several models are scored on the same tensors."""
+                     progress: bool = False, split: str = "test") -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The world's test list (or another ``split``'s) decoded once (test mode, one view): videos
+    [N,T,3,S,S], labels [N] and the class names, so several models are scored on the same tensors."""
     from torch.utils.data import DataLoader
 
     from tcclip.data import VideoDataset
 
-    list_file, label_file = world.views["test"]
+    list_file, label_file = world.views[split]
     dataset = VideoDataset(list_file, world.video_root, label_file, num_frames=num_frames, mode="test", size=image_size)
     videos, labels = [], []
     it: Any = DataLoader(dataset, batch_size=32, shuffle=False, num_workers=0)
